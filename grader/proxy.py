@@ -1,0 +1,520 @@
+"""The trusted side of the trust boundary: a proxy that makes the worker look like a module.
+
+``student.relu(z)`` sends ``z`` to the worker, runs ``relu`` there and decodes the answer with
+the allow-list of :mod:`grader.wire`. Objects that cannot cross come back as
+:class:`RemoteHandle` s. Every way the worker can misbehave (raise, exit, hang, lie, flood
+output) turns into one of the exceptions below, which the pytest plugin scores as a failed test
+with a message for the student; none of them can crash the grader.
+"""
+from __future__ import annotations
+
+import builtins
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader import wire
+from grader.sandbox import Limits, Mode, launch_spec, prepare_student_dir, NOBODY
+
+
+# --------------------------------------------------------------------------------------------
+# what can go wrong, as the student should hear it
+# --------------------------------------------------------------------------------------------
+class StudentProblem(Exception):
+    """Base of everything that is the student's code's fault, never the grader's."""
+
+    def __init__(self, message: str, call: str = ""):
+        super().__init__(message)
+        self.call = call
+
+    def student_message(self) -> str:
+        return str(self)
+
+
+class StudentError(StudentProblem):
+    """Student code raised. Also an instance of the matching builtin (see error_class)."""
+
+    type_name = "Exception"
+    student_traceback = ""
+
+    @property
+    def not_implemented(self) -> bool:
+        return self.type_name == "NotImplementedError"
+
+    def student_message(self) -> str:
+        if self.not_implemented:
+            return f"Not implemented yet: {self.call or 'this function'} still raises " \
+                   f"NotImplementedError."
+        where = f"{self.call} raised" if self.call else "Your code raised"
+        return f"{where} {self.type_name}.\n{self.student_traceback}".rstrip()
+
+
+class ImportFailed(StudentError):
+    """The student's file could not be imported; nothing in it can be graded."""
+
+    def student_message(self) -> str:
+        return f"Your file could not be loaded: {self.type_name}.\n" \
+               f"{self.student_traceback}".rstrip()
+
+
+class WorkerCrashed(StudentProblem):
+    """The worker process ended (os._exit, a segfault, the memory limit, ...)."""
+
+
+class CallTimeout(StudentProblem):
+    """A call into student code ran past its time limit."""
+
+
+class BudgetExhausted(StudentProblem):
+    """The exercise's whole time budget is spent; later calls are not even started."""
+
+
+class ProtocolViolation(StudentProblem):
+    """The worker sent something outside the allow-list (junk, forged frames)."""
+
+
+_ERROR_CLASSES: dict[str, type] = {}
+_NOT_MIXED = {"StopIteration", "StopAsyncIteration", "GeneratorExit", "KeyboardInterrupt",
+              "SystemExit", "BaseException", "Exception"}
+
+
+def error_class(builtin: str | None) -> type:
+    """StudentError mixed with the builtin exception, so ``pytest.raises(ValueError)`` works."""
+    if not builtin or builtin in _NOT_MIXED:
+        return StudentError
+    base = getattr(builtins, builtin, None)
+    if not (isinstance(base, type) and issubclass(base, Exception)):
+        return StudentError
+    if builtin not in _ERROR_CLASSES:
+        _ERROR_CLASSES[builtin] = type(f"Student{builtin}", (StudentError, base), {})
+    return _ERROR_CLASSES[builtin]
+
+
+# --------------------------------------------------------------------------------------------
+# output capture
+# --------------------------------------------------------------------------------------------
+class _OutputSink(threading.Thread):
+    """Drains the worker's stdout/stderr, keeping a bounded head and tail for the report."""
+
+    def __init__(self, stream, limit: int):
+        super().__init__(daemon=True)
+        self.stream, self.limit = stream, limit
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+        self.start()
+
+    def run(self) -> None:
+        half = self.limit // 2
+        while True:
+            chunk = self.stream.read1(1 << 16) if hasattr(self.stream, "read1") \
+                else self.stream.read(1 << 16)
+            if not chunk:
+                return
+            self.total += len(chunk)
+            room = half - len(self.head)
+            if room > 0:
+                self.head += chunk[:room]
+                chunk = chunk[room:]
+            if chunk:
+                self.tail += chunk
+                del self.tail[:-half]
+
+    def text(self) -> str:
+        dropped = self.total - len(self.head) - len(self.tail)
+        body = self.head.decode("utf-8", "replace")
+        if dropped > 0:
+            body += f"\n... [{dropped:,} bytes of output not kept] ...\n"
+        return body + self.tail.decode("utf-8", "replace")
+
+
+# --------------------------------------------------------------------------------------------
+# one worker process
+# --------------------------------------------------------------------------------------------
+class WorkerProcess:
+    """A started worker: a process, its socket, and its captured output."""
+
+    def __init__(self, mode: Mode, submission_copy: Path, limits: Limits,
+                 hidden: list[Path] | None = None, preload: tuple[str, ...] = ()):
+        self.mode, self.limits = mode, limits
+        self._home = None
+        if mode.name != "bubblewrap":
+            self._home = Path(tempfile.mkdtemp(prefix="grader-home-"))
+            if mode.drops_privileges:
+                os.chown(self._home, NOBODY, NOBODY)
+        parent, child = socket.socketpair()
+        spec = launch_spec(mode, submission_copy, child.fileno(), limits, hidden, preload,
+                           self._home)
+        self.student_root = spec.student_root
+        t0 = time.perf_counter()
+        try:
+            self.proc = subprocess.Popen(
+                spec.argv, env=spec.env, preexec_fn=spec.preexec, pass_fds=(spec.pass_fd,),
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                close_fds=True)
+        finally:
+            child.close()
+        self.sock = parent
+        self.output = _OutputSink(self.proc.stdout, limits.output_bytes)
+        self.started = t0
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def exchange(self, header: dict, buffers: list, timeout: float) -> tuple[dict, list]:
+        """Send one request and wait for its reply; kill the worker if it takes too long."""
+        self.sock.settimeout(timeout)
+        try:
+            wire.send(self.sock, header, buffers)
+            return wire.recv(self.sock)
+        except socket.timeout:
+            self.kill()
+            raise
+        except (EOFError, ConnectionError, BrokenPipeError, OSError):
+            self.wait_exit()
+            raise EOFError("worker ended")
+        except wire.WireError:
+            self.kill()
+            raise
+
+    def wait_exit(self, timeout: float = 5.0) -> int | None:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.proc.returncode
+
+    def describe_exit(self) -> str:
+        code = self.proc.poll()
+        if code is None:
+            return "the process stopped answering"
+        if code < 0:
+            sig = signal.Signals(-code).name if -code in signal.valid_signals() else -code
+            if sig == "SIGXCPU":
+                return "it was stopped after using its CPU-time limit"
+            return f"it was killed by {sig}" + (
+                " (often the memory limit)" if sig in ("SIGKILL", "SIGSEGV", "SIGABRT") else "")
+        return f"it exited with status {code}"
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
+
+    def close(self) -> None:
+        if self.alive:
+            try:
+                self.sock.settimeout(2)
+                wire.send(self.sock, {"op": "shutdown"}, [])
+                self.proc.wait(2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+        self.sock.close()
+        self.output.join(5)
+        if self._home is not None:
+            shutil.rmtree(self._home, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# the student's module, as tests see it
+# --------------------------------------------------------------------------------------------
+def describe_value(v: Any) -> str:
+    """Short, student-readable description of an argument, for messages."""
+    if isinstance(v, np.ndarray):
+        return f"<array {v.shape} {v.dtype}>"
+    if isinstance(v, RemoteHandle):
+        return f"<{v._type_name.rsplit('.', 1)[-1]}>"
+    if isinstance(v, (list, tuple)) and len(v) > 4:
+        return f"<{type(v).__name__} of {len(v)}>"
+    if type(v).__module__.startswith("pandas"):
+        return f"<DataFrame {getattr(v, 'shape', '')}>"
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class StudentModule:
+    """Proxy for one exercise's module in a sandboxed worker, restarted after a crash.
+
+    Calls are limited to ``call_timeout`` seconds each and ``budget`` seconds in all.
+    """
+
+    MAX_RESTARTS = 3
+
+    def __init__(self, exercise: str, file: Path, submission_dir: Path, mode: Mode,
+                 limits: Limits, *, call_timeout: float, budget: float,
+                 hidden: list[Path] | None = None, preload: tuple[str, ...] = ()):
+        self._exercise, self._mode, self._limits = exercise, mode, limits
+        self._file_rel = file.relative_to(submission_dir).as_posix()
+        self._submission = submission_dir
+        self._call_timeout, self._budget = call_timeout, budget
+        self._hidden, self._preload = hidden, preload
+        self._worker: WorkerProcess | None = None
+        self._generation = 0
+        self._restarts = 0
+        self._import_error: ImportFailed | None = None
+        self._copy: Path | None = None
+        self._released: list[int] = []
+        self.names: list[str] = []
+        self.time_in_worker = 0.0
+        self.time_starting = 0.0
+        self.time_importing = 0.0
+        self._outputs: list[str] = []
+        self._deadline = time.monotonic() + budget
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    def _start(self) -> None:
+        if self._import_error is not None:
+            raise self._import_error
+        if self._generation and self._restarts >= self.MAX_RESTARTS:
+            raise WorkerCrashed(
+                f"Your code's process was restarted {self.MAX_RESTARTS} times after crashing; "
+                f"the remaining checks of {self._exercise} were not run.")
+        if self._generation:
+            self._restarts += 1
+        self._collect_output()
+        self._copy = Path(tempfile.mkdtemp(prefix=f"grader-{self._exercise}-"))
+        shutil.copytree(self._submission, self._copy, symlinks=True, dirs_exist_ok=True)
+        prepare_student_dir(self._copy, self._mode)
+        t0 = time.perf_counter()
+        self._worker = WorkerProcess(self._mode, self._copy, self._limits, self._hidden,
+                                     self._preload)
+        self._generation += 1
+        path = f"{self._worker.student_root}/{self._file_rel}"
+        try:
+            self.names = self._request("import", None, [path, self._exercise],
+                                       label=f"loading {self._file_rel}")
+            self.time_starting += time.perf_counter() - t0
+        except StudentError as exc:
+            err = ImportFailed(str(exc), exc.call)
+            err.type_name, err.student_traceback = exc.type_name, exc.student_traceback
+            self._import_error = err
+            raise err from None
+        except StudentProblem as exc:  # crashed or hung while importing: same for every test
+            err = ImportFailed(str(exc), exc.call)
+            err.type_name, err.student_traceback = type(exc).__name__, str(exc)
+            self._import_error = err
+            raise err from None
+
+    def _ensure(self) -> WorkerProcess:
+        if self._worker is None or not self._worker.alive:
+            self._start()
+        assert self._worker is not None
+        return self._worker
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._collect_output()
+            self._worker = None
+        if self._copy is not None:
+            shutil.rmtree(self._copy, ignore_errors=True)
+            self._copy = None
+
+    def _collect_output(self) -> None:
+        if self._worker is not None:
+            self._worker.output.join(0.5 if not self._worker.alive else 0)
+            text = self._worker.output.text()
+            if text.strip():
+                self._outputs.append(text)
+
+    @property
+    def output(self) -> str:
+        live = [self._worker.output.text()] if self._worker is not None else []
+        return "\n".join(o for o in self._outputs + live if o.strip())
+
+    @property
+    def import_error(self) -> ImportFailed | None:
+        return self._import_error
+
+    # ---- requests ---------------------------------------------------------------------------
+    def _request(self, op: str, target: "RemoteHandle | None", args: list, label: str) -> Any:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            self.close()
+            raise BudgetExhausted(
+                f"The time budget for {self._exercise} ({self._budget:.0f} s) was used up "
+                f"before {label} could run — is something in your code very slow?", label)
+        worker = self._ensure() if op != "import" else self._worker
+        assert worker is not None
+        tid = None
+        if target is not None:
+            if target._generation != self._generation:
+                raise WorkerCrashed(
+                    f"{label}: this object came from an earlier run of your code that crashed.",
+                    label)
+            tid = target._id
+        buffers: list = []
+        header = {"op": op, "target": tid,
+                  "args": wire.encode(_to_wire(args), buffers)}
+        if self._released:
+            worker_release, self._released = self._released, []
+            try:
+                worker.exchange({"op": "release", "target": None,
+                                 "args": [worker_release]}, [], 10)
+            except Exception:  # noqa: BLE001 - release is best effort
+                pass
+        timeout = min(self._call_timeout, remaining)
+        if op == "import":
+            timeout = min(max(timeout, 60.0), remaining)
+        t0 = time.perf_counter()
+        try:
+            reply, bufs = worker.exchange(header, buffers, timeout)
+        except socket.timeout:
+            if timeout < self._call_timeout:
+                raise BudgetExhausted(
+                    f"{label} was stopped when the time budget for {self._exercise} "
+                    f"({self._budget:.0f} s) ran out.", label) from None
+            raise CallTimeout(
+                f"{label} did not finish within {timeout:.0f} s and was stopped — an "
+                f"infinite loop, or far more work than needed?", label) from None
+        except EOFError:
+            how = worker.describe_exit()
+            raise WorkerCrashed(
+                f"Your code's process ended during {label}: {how}. "
+                f"Do not call exit() or os._exit(), and keep memory use reasonable.",
+                label) from None
+        except wire.WireError as exc:
+            raise ProtocolViolation(
+                f"{label} sent back data the grader cannot accept ({exc}).", label) from None
+        finally:
+            elapsed = time.perf_counter() - t0
+            if op == "import":
+                self.time_importing += elapsed
+            else:
+                self.time_in_worker += elapsed
+        try:
+            if reply.get("ok") is True:
+                return wire.decode(reply.get("value"), bufs, self._handle_from_node)
+            error = reply.get("error")
+            if not isinstance(error, dict):
+                raise wire.WireError("malformed error reply")
+        except wire.WireError as exc:
+            worker.kill()
+            raise ProtocolViolation(
+                f"{label} sent back data the grader cannot accept ({exc}).", label) from None
+        cls = error_class(error.get("builtin") if isinstance(error.get("builtin"), str) else None)
+        exc = cls(str(error.get("message", ""))[:4000], label)
+        exc.type_name = str(error.get("type", "Exception"))[:100]
+        exc.student_traceback = str(error.get("traceback", ""))[:4000]
+        raise exc
+
+    def _handle_from_node(self, node: dict) -> "RemoteHandle":
+        type_name = node.get("type", "object")
+        return RemoteHandle(self, node["$h"], str(type_name)[:200] if isinstance(
+            type_name, str) else "object", bool(node.get("callable", False)),
+            self._generation)
+
+    # ---- module-like access -----------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            value = self._request("getattr", None, [name], label=f"{name}")
+        except StudentError as exc:
+            if exc.type_name == "AttributeError":
+                raise AttributeError(
+                    f"{self._file_rel} does not define {name} — check the name and that the "
+                    f"function is at the top level of your file") from None
+            raise
+        if isinstance(value, RemoteHandle):
+            value._label = name
+        return value
+
+    def __repr__(self) -> str:
+        return f"<student module {self._exercise} from {self._file_rel}>"
+
+
+def _to_wire(value: Any) -> Any:
+    """Replace RemoteHandles by wire handles, recursively, before encoding."""
+    if isinstance(value, RemoteHandle):
+        return wire.Handle(value._id)
+    if isinstance(value, list):
+        return [_to_wire(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_to_wire(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_wire(v) for k, v in value.items()}
+    return value
+
+
+class RemoteHandle:
+    """An object that lives in the worker: use it like the object itself."""
+
+    __slots__ = ("_owner", "_id", "_type_name", "_callable", "_generation", "_label",
+                 "__weakref__")
+
+    def __init__(self, owner: StudentModule, id: int, type_name: str, is_callable: bool,
+                 generation: int):
+        self._owner, self._id, self._type_name = owner, id, type_name
+        self._callable, self._generation, self._label = is_callable, generation, None
+
+    @property
+    def _name(self) -> str:
+        return self._label or self._type_name.rsplit(".", 1)[-1]
+
+    def _child(self, value: Any, label: str) -> Any:
+        if isinstance(value, RemoteHandle):
+            value._label = label
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._child(self._owner._request("getattr", self, [name], f"{self._name}.{name}"),
+                           f"{self._name}.{name}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        shown = ", ".join([describe_value(a) for a in args] +
+                          [f"{k}={describe_value(v)}" for k, v in kwargs.items()])
+        label = f"{self._name}({shown})"
+        return self._child(self._owner._request("call", self, [list(args), kwargs], label),
+                           f"{self._name}(...)")
+
+    def __getitem__(self, key: Any) -> Any:
+        label = f"{self._name}[{describe_value(key)}]"
+        return self._child(self._owner._request("getitem", self, [key], label), label)
+
+    def __len__(self) -> int:
+        n = self._owner._request("len", self, [], f"len({self._name})")
+        if type(n) is not int or n < 0:
+            raise ProtocolViolation(f"len({self._name}) did not return a non-negative int")
+        return n
+
+    def __iter__(self):
+        items = self._owner._request("iter", self, [], f"iterating over {self._name}")
+        if type(items) is not list:
+            raise ProtocolViolation(f"iterating over {self._name} did not give a list")
+        return iter(items)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self._owner._request("asarray", self, [], f"np.asarray({self._name})")
+        if not isinstance(arr, np.ndarray):
+            arr = np.asarray(arr)
+        return arr.astype(dtype) if dtype is not None else arr
+
+    def __repr__(self) -> str:
+        return f"<student object {self._type_name.rsplit('.', 1)[-1]}>"
+
+    def __del__(self) -> None:
+        try:
+            if self._generation == self._owner._generation:
+                self._owner._released.append(self._id)
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass

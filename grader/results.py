@@ -1,0 +1,145 @@
+"""The results model: what ``result.json`` holds, and the only thing renderers read.
+
+Grading fills these dataclasses once; the HTML report, gradebooks and CI exports are all
+rendered from the JSON file they serialise to, never by re-running anything.
+The schema is documented in docs/RESULTS.md; bump SCHEMA_VERSION on any incompatible change.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+
+# Outcome of one test. "partial" is a threshold test between its floor and its target.
+OUTCOMES = ("passed", "partial", "failed", "error", "skipped")
+# Status of one exercise.
+#   graded   the suite ran (whatever the score)
+#   missing  no file answers the exercise
+#   error    a file was found but could not be loaded (syntax error, crash at import, ...)
+STATUSES = ("graded", "missing", "error")
+
+
+@dataclass
+class TestResult:
+    id: str                      # stable id, "<exercise>::<test function>"
+    name: str                    # student-facing title (the test's docstring)
+    points: float
+    max_points: float
+    outcome: str
+    message: str = ""            # student-facing; never hidden test source or reference values
+    public: bool = False         # students may run this test themselves (grader check)
+    duration: float = 0.0
+
+
+@dataclass
+class ExerciseResult:
+    name: str
+    status: str
+    score: float = 0.0
+    max_score: float = 0.0
+    file: str | None = None      # the submission file graded, relative to the submission
+    located_because: str = ""    # why that file was chosen (or what was looked for)
+    message: str = ""            # exercise-level message (missing file, import failure, ...)
+    tests: list[TestResult] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)   # plot data, rendered by reports
+    output: str = ""             # captured (truncated) stdout/stderr of the student's code
+    duration: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    submission: str
+    exercises: list[ExerciseResult] = field(default_factory=list)
+    score: float = 0.0
+    max_score: float = 0.0
+    schema_version: str = SCHEMA_VERSION
+    created: str = ""
+    sandbox: dict[str, Any] = field(default_factory=dict)      # {"mode", "reason", "limits"}
+    data_sources: dict[str, str] = field(default_factory=dict)  # {"mnist": "...", ...}
+    timings: dict[str, float] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    # ---- derived -------------------------------------------------------------------------
+    def total(self) -> None:
+        """Recompute exercise and submission totals from the tests."""
+        for ex in self.exercises:
+            ex.score = _round(sum(t.points for t in ex.tests))
+            ex.max_score = _round(sum(t.max_points for t in ex.tests)) or ex.max_score
+        self.score = _round(sum(e.score for e in self.exercises))
+        self.max_score = _round(sum(e.max_score for e in self.exercises))
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.score / self.max_score if self.max_score else 0.0
+
+    def exercise(self, name: str) -> ExerciseResult:
+        for ex in self.exercises:
+            if ex.name == name:
+                return ex
+        raise KeyError(name)
+
+    # ---- (de)serialisation ---------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return _finite(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Result":
+        version = str(data.get("schema_version", ""))
+        if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+            raise ValueError(
+                f"result.json has schema version {version!r}; this grader reads "
+                f"{SCHEMA_VERSION.split('.')[0]}.x — regrade the submission with this grader"
+            )
+        exercises = []
+        for ex in data.get("exercises", []):
+            ex = dict(ex)
+            ex["tests"] = [TestResult(**t) for t in ex.get("tests", [])]
+            exercises.append(ExerciseResult(**ex))
+        return cls(**{**data, "exercises": exercises})
+
+    def write(self, path: str | os.PathLike) -> Path:
+        """Write atomically: a half-written result.json must never exist under its name."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".result-", suffix=".json", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(self.to_dict(), fh, indent=2, allow_nan=False)
+                fh.write("\n")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> "Result":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: not a readable result.json ({exc})") from exc
+        return cls.from_dict(data)
+
+
+def _round(x: float) -> float:
+    return round(float(x), 4)
+
+
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN/inf: store them as None so every reader can parse the file."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj

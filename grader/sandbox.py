@@ -1,0 +1,255 @@
+"""How a worker process is started: bubblewrap when it is available, reduced limits otherwise.
+
+bubblewrap mode: read-only root, private /tmp and home, no network, own PID/IPC/UTS namespaces,
+hidden suites/solutions/held-out data, the worker as uid 65534 with rlimits. Reduced mode: the
+same rlimits and scrubbed environment, a network namespace when we are root, but the worker
+can read whatever the grading user can. The mode and its reason are recorded in result.json.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import resource
+import shutil
+import stat
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from grader.assignment import PACKAGE_DIR, PROJECT_ROOT, SUITES_DIR
+
+NOBODY = 65534
+SANDBOX_STUDENT_ROOT = "/tmp/submission"
+CLONE_NEWNET = 0x40000000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one worker process."""
+
+    memory_bytes: int = 4 << 30        # address space; TensorFlow needs ~2.5 GiB of it
+    max_processes: int = 64            # enforced once the worker runs as an unprivileged uid
+    max_file_bytes: int = 64 << 20     # largest file the student may write
+    max_open_files: int = 256
+    output_bytes: int = 64 << 10       # captured stdout/stderr kept for the report
+    cpu_seconds: int = 900             # backstop; wall-time limits are enforced by the grader
+    threads: int = 0                   # TensorFlow/BLAS threads; 0 = number of cores
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str          # "bubblewrap" or "reduced"
+    reason: str
+    drops_privileges: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self, limits: Limits) -> dict:
+        return {"mode": self.name, "reason": self.reason, "notes": list(self.notes),
+                "limits": limits.as_dict()}
+
+
+@functools.lru_cache(maxsize=4)
+def detect_mode(requested: str | None = None) -> Mode:
+    """Pick the strongest sandbox this machine offers (``GRADER_SANDBOX`` may force one)."""
+    requested = (requested or os.environ.get("GRADER_SANDBOX") or "auto").lower()
+    if requested not in ("auto", "bubblewrap", "reduced"):
+        raise ValueError(f"GRADER_SANDBOX={requested!r}: use auto, bubblewrap or reduced")
+    if requested == "reduced":
+        return _reduced("reduced mode was requested (GRADER_SANDBOX=reduced)")
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        why = "bubblewrap is not installed (apt-get install bubblewrap)"
+        if requested == "bubblewrap":
+            raise RuntimeError(f"GRADER_SANDBOX=bubblewrap but {why}")
+        return _reduced(why)
+    probe = subprocess.run(_bwrap_prefix() + ["--", "/bin/true"], capture_output=True,
+                           text=True, timeout=30)
+    if probe.returncode != 0:
+        why = f"bubblewrap cannot create a sandbox here: {probe.stderr.strip()[:200]}"
+        if requested == "bubblewrap":
+            raise RuntimeError(why)
+        return _reduced(why)
+    root = os.geteuid() == 0
+    notes = ("worker runs as uid 65534 with a process limit",) if root else (
+        "worker runs as the grading user inside a user namespace",)
+    return Mode("bubblewrap", "bubblewrap isolates the worker", drops_privileges=root,
+                notes=notes)
+
+
+def _reduced(why: str) -> Mode:
+    root = os.geteuid() == 0
+    drop = root and all(_world_traversable(p) for p in _needed_paths())
+    notes = ["student code can read files the grader can read: hidden suites and reference "
+             "solutions are not hidden from it"]
+    if root:
+        notes.append("network is cut with a private network namespace")
+    notes.append("worker runs as uid 65534 with a process limit" if drop else
+                 "worker runs as the grading user: the process limit is not enforced")
+    return Mode("reduced", why, drops_privileges=drop, notes=tuple(notes))
+
+
+# --------------------------------------------------------------------------------------------
+# paths
+# --------------------------------------------------------------------------------------------
+def _needed_paths() -> list[Path]:
+    """What the worker must see: the interpreter, its site-packages, the grader package."""
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
+             Path(sys.executable).resolve().parent, PACKAGE_DIR.parent.resolve()}
+    return sorted(paths)
+
+
+def _world_traversable(path: Path) -> bool:
+    for part in [path, *path.parents]:
+        try:
+            if not part.stat().st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def default_hidden_paths() -> list[Path]:
+    """Files the worker must never read: suites, reference solutions, the grader's own tests."""
+    hidden = [SUITES_DIR, PROJECT_ROOT / "solutions", PROJECT_ROOT / "tests",
+              PROJECT_ROOT / "reports", PROJECT_ROOT / "bench", PROJECT_ROOT / ".git"]
+    try:
+        from grader import datasets
+
+        hidden += [Path(p) for p in datasets.mnist_source_files()]
+    except (ImportError, AttributeError):  # pragma: no cover - datasets layer absent
+        pass
+    return hidden
+
+
+def _bwrap_prefix() -> list[str]:
+    args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid",
+            "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    if os.geteuid() != 0:
+        args.append("--unshare-user")
+    return args + ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+
+
+def bwrap_args(student_dir: Path, hidden: list[Path], env: dict[str, str]) -> list[str]:
+    """The bubblewrap command line up to (not including) the worker's own argv."""
+    home = Path(os.path.expanduser("~")).resolve()
+    masks = {Path("/tmp"), home}
+    needed = _needed_paths()
+    for path in needed:
+        masks.update(p for p in path.parents if p != Path("/") and not _world_traversable(p))
+    masks = {m for m in masks if not any(o in m.parents for o in masks)}
+    args = _bwrap_prefix()
+    for mask in sorted(masks):
+        if mask.exists():
+            args += ["--perms", "1777" if mask == Path("/tmp") else "0755",
+                     "--tmpfs", str(mask)]
+    made: set[Path] = set()
+    for path in needed:
+        if any(n in path.parents for n in needed):
+            continue  # already visible through an enclosing binding
+        mask = next((m for m in masks if m in path.parents or m == path), None)
+        if mask is None:
+            continue
+        for parent in reversed(path.parents):  # bwrap would create these 0700
+            if mask in parent.parents and parent not in made:
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        args += ["--ro-bind", str(path), str(path)]
+    for path in hidden:
+        if not path.exists() and not path.is_symlink():
+            continue
+        args += (["--tmpfs", str(path)] if path.is_dir()
+                 else ["--ro-bind", "/dev/null", str(path)])
+    args += ["--bind", str(student_dir), SANDBOX_STUDENT_ROOT, "--chdir", SANDBOX_STUDENT_ROOT,
+             "--clearenv"]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    if os.geteuid() == 0:
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return args + ["--"]
+
+
+def worker_env(home: str, limits: Limits) -> dict[str, str]:
+    """A clean environment: no tokens, keys or secrets of the grading machine get through."""
+    threads = str(limits.threads or os.cpu_count() or 1)
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "KERAS_HOME": os.path.join(home, ".keras"),
+        "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
+        "MPLBACKEND": "Agg",
+        "KERAS_BACKEND": "tensorflow",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_NUM_INTRAOP_THREADS": threads,
+        "TF_NUM_INTEROP_THREADS": "1",
+        "OMP_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "CUDA_VISIBLE_DEVICES": "",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _preexec(limits: Limits, isolate_network: bool):
+    def apply() -> None:
+        os.setsid()
+        for res, value in ((resource.RLIMIT_AS, limits.memory_bytes),
+                           (resource.RLIMIT_NPROC, limits.max_processes),
+                           (resource.RLIMIT_FSIZE, limits.max_file_bytes),
+                           (resource.RLIMIT_NOFILE, limits.max_open_files),
+                           (resource.RLIMIT_CPU, limits.cpu_seconds),
+                           (resource.RLIMIT_CORE, 0)):
+            resource.setrlimit(res, (value, value))
+        if isolate_network:
+            ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWNET)
+    return apply
+
+
+@dataclass
+class LaunchSpec:
+    argv: list[str]
+    env: dict[str, str] | None
+    preexec: object
+    student_root: str       # where the worker sees the submission
+    pass_fd: int
+
+
+def prepare_student_dir(student_dir: Path, mode: Mode) -> None:
+    """Let the unprivileged worker use (and scribble in) its private copy of the submission."""
+    if mode.drops_privileges:
+        for root, dirs, files in os.walk(student_dir):
+            os.lchown(root, NOBODY, NOBODY)
+            for name in dirs + files:
+                os.lchown(os.path.join(root, name), NOBODY, NOBODY)
+    else:
+        student_dir.chmod(0o755)
+
+
+def launch_spec(mode: Mode, student_dir: Path, fd: int, limits: Limits,
+                hidden: list[Path] | None = None, preload: tuple[str, ...] = (),
+                home: Path | None = None) -> LaunchSpec:
+    """Everything needed to start a worker for ``student_dir`` with socket ``fd``."""
+    hidden = default_hidden_paths() if hidden is None else hidden
+    worker = [sys.executable, "-s", "-B", "-u", "-m", "grader.worker", "--fd", str(fd)]
+    if mode.drops_privileges:
+        worker += ["--uid", str(NOBODY), "--gid", str(NOBODY)]
+    if preload:
+        worker += ["--preload", ",".join(preload)]
+    if mode.name == "bubblewrap":
+        env = worker_env("/tmp", limits)
+        argv = bwrap_args(student_dir, hidden, env) + worker + [
+            "--student-root", SANDBOX_STUDENT_ROOT]
+        return LaunchSpec(argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+                          _preexec(limits, False), SANDBOX_STUDENT_ROOT, fd)
+    if home is None:
+        raise ValueError("reduced mode needs a private home directory for the worker")
+    env = worker_env(str(home), limits)
+    argv = worker + ["--student-root", str(student_dir)]
+    return LaunchSpec(argv, env, _preexec(limits, os.geteuid() == 0),
+                      str(student_dir), fd)

@@ -1,0 +1,227 @@
+"""The worker: the one process where student code runs.
+
+Started by :mod:`grader.sandbox` inside bubblewrap (or with reduced limits), it drops to an
+unprivileged user *before* touching student code, imports the student's file, then serves
+requests from the grader over an inherited socket: get an attribute, call, index, iterate.
+Results go back through :mod:`grader.wire`; objects outside the allow-list stay here and are
+referred to by handle. Nothing in this process is trusted: the grader re-checks every byte.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import linecache
+import os
+import random
+import socket
+import sys
+import traceback
+import types
+
+MAX_ITEMS = 100_000
+MAX_TEXT = 4000
+
+
+class _Handles:
+    """Objects the grader refers to by id."""
+
+    def __init__(self) -> None:
+        self.objects: dict[int, object] = {}
+        self._ids = itertools.count(1)
+
+    def keep(self, obj: object):
+        from grader.wire import Handle
+
+        hid = next(self._ids)
+        self.objects[hid] = obj
+        cls = type(obj)
+        return Handle(hid, f"{cls.__module__}.{cls.__qualname__}"[:200], callable(obj))
+
+    def get(self, node: dict) -> object:
+        try:
+            return self.objects[node["$h"]]
+        except KeyError:
+            raise LookupError(f"stale handle #{node['$h']}") from None
+
+
+def drop_privileges(uid: int, gid: int) -> None:
+    """Become ``uid``/``gid`` for good (all capabilities go with the root uid)."""
+    if os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    if uid and os.getuid() == 0:  # pragma: no cover - would mean setuid silently failed
+        raise SystemExit("worker could not drop privileges")
+
+
+def load_student_module(path: str, name: str) -> types.ModuleType:
+    """Import the student's ``.py`` file, or run a notebook's code cells, as module ``name``."""
+    module = types.ModuleType(name)
+    module.__file__ = path
+    sys.modules[name] = module
+    if path.endswith(".ipynb"):
+        for label, code in _notebook_code_cells(path):
+            _exec_source(code, label, module)
+    else:
+        with open(path, "rb") as fh:
+            source = fh.read()
+        _exec_source(source, path, module)
+    return module
+
+
+def _exec_source(source: str | bytes, filename: str, module: types.ModuleType) -> None:
+    if isinstance(source, str):
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)
+
+
+def _notebook_code_cells(path: str):
+    """The code cells of a notebook, with IPython-only lines (magics, shell escapes) disabled."""
+    with open(path, "rb") as fh:
+        nb = json.loads(fh.read().decode("utf-8"))
+    base = os.path.basename(path)
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        raise ValueError(f"{base} is not an nbformat v4 notebook (no 'cells' list)")
+    number = 0
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        number += 1
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else str(src)
+        lines = [("pass  # " + line) if line.lstrip().startswith(("%", "!")) else line
+                 for line in src.splitlines()]
+        yield f"{base} [code cell {number}]", "\n".join(lines) + "\n"
+
+
+def describe_exception(exc: BaseException, student_files: tuple[str, ...]) -> dict:
+    """The error as the student should see it: type, message, their own frames only."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename.startswith(student_files)]
+    lines = traceback.format_list(frames[-8:])
+    try:
+        text = "".join(traceback.format_exception_only(type(exc), exc))
+    except Exception:  # a hostile __str__
+        text = f"{type(exc).__name__}: <unprintable>\n"
+    kind = type(exc)
+    builtin = kind.__name__ if getattr(__builtins__, kind.__name__, None) is kind else None
+    if builtin is None:  # map student subclasses to the nearest builtin for pytest.raises
+        for base in kind.__mro__[1:]:
+            if isinstance(base, type) and getattr(__builtins__, base.__name__, None) is base:
+                builtin = base.__name__
+                break
+    return {
+        "type": kind.__name__[:100],
+        "builtin": builtin,
+        "message": text.strip()[:MAX_TEXT],
+        "traceback": ("".join(lines) + text)[-MAX_TEXT:],
+    }
+
+
+class Server:
+    def __init__(self, sock: socket.socket, student_root: str):
+        self.sock = sock
+        self.handles = _Handles()
+        self.module: types.ModuleType | None = None
+        self.student_files = (student_root.rstrip("/") + "/",)
+
+    # --- ops -------------------------------------------------------------------------------
+    def op_import(self, path: str, name: str):
+        base = os.path.basename(path)
+        self.student_files = self.student_files + (base + " [code cell",)
+        self.module = load_student_module(path, name)
+        return sorted(k for k in vars(self.module) if not k.startswith("_"))
+
+    def op_getattr(self, target, name: str):
+        return getattr(target, name)
+
+    def op_call(self, target, args, kwargs):
+        return target(*args, **kwargs)
+
+    def op_getitem(self, target, key):
+        return target[key]
+
+    def op_len(self, target):
+        return len(target)
+
+    def op_iter(self, target):
+        return list(itertools.islice(iter(target), MAX_ITEMS))
+
+    def op_asarray(self, target):
+        import numpy as np
+
+        return np.asarray(target)
+
+    def op_repr(self, target):
+        return repr(target)[:MAX_TEXT]
+
+    def op_release(self, ids):
+        for i in ids:
+            self.handles.objects.pop(i, None)
+
+    # --- loop ------------------------------------------------------------------------------
+    def serve(self) -> None:
+        from grader import wire
+
+        while True:
+            try:
+                header, buffers = wire.recv(self.sock)
+            except EOFError:
+                return
+            op = header.get("op")
+            if op == "shutdown":
+                return
+            try:
+                args = wire.decode(header.get("args", []), buffers, self.handles.get)
+                target = header.get("target")
+                if op != "import":
+                    target = self.module if target is None else self.handles.get({"$h": target})
+                    args = [target, *args]
+                if op == "call":
+                    args = [args[0], args[1], args[2] or {}]
+                value = getattr(self, "op_" + str(op))(*args)
+                out: list = []
+                reply = {"ok": True, "value": wire.encode(value, out, self.handles.keep)}
+            except BaseException as exc:  # noqa: BLE001 - everything the student raises
+                out = []
+                reply = {"ok": False, "error": describe_exception(exc, self.student_files)}
+            try:
+                wire.send(self.sock, reply, out)
+            except (TypeError, ValueError) as exc:  # unencodable (e.g. NaN inside a header)
+                wire.send(self.sock, {"ok": False, "error": {
+                    "type": "TypeError", "builtin": "TypeError", "traceback": "",
+                    "message": f"the value could not be sent back to the grader: {exc}"}}, [])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--uid", type=int, default=None)
+    parser.add_argument("--gid", type=int, default=None)
+    parser.add_argument("--student-root", required=True)
+    parser.add_argument("--preload", default="", help="comma-separated modules to import first")
+    opts = parser.parse_args(argv)
+
+    sock = socket.socket(fileno=opts.fd)
+    if opts.uid is not None:
+        drop_privileges(opts.uid, opts.gid if opts.gid is not None else opts.uid)
+    os.chdir(opts.student_root)
+    sys.path.insert(0, opts.student_root)
+    random.seed(0)
+    try:
+        import numpy as np
+
+        np.random.seed(0)
+    except ImportError:  # pragma: no cover
+        pass
+    for name in filter(None, opts.preload.split(",")):
+        __import__(name)
+    Server(sock, opts.student_root).serve()
+    sys.stdout.flush()
+    os._exit(0)  # skip interpreter teardown: student atexit hooks have nothing to say
+
+
+if __name__ == "__main__":
+    main()
