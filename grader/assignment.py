@@ -20,6 +20,7 @@ class Exercise:
     uses_tensorflow: bool = False
     time_budget: float = 120.0  # seconds of wall time for the whole exercise's suite
     call_timeout: float = 30.0  # seconds for one call into student code
+    dataset: str | None = None  # which data source decides its thresholds
 
 
 EXERCISES: tuple[Exercise, ...] = (
@@ -27,9 +28,9 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("backprop", "Backpropagation for a two-layer network", time_budget=180.0),
     Exercise("perceptron", "Rosenblatt's perceptron"),
     Exercise("mnist_ann", "An MNIST classifier in Keras", uses_tensorflow=True,
-             time_budget=600.0, call_timeout=300.0),
+             time_budget=600.0, call_timeout=300.0, dataset="mnist"),
     Exercise("attrition", "Employee attrition (IBM HR data)", uses_tensorflow=True,
-             time_budget=600.0, call_timeout=300.0),
+             time_budget=600.0, call_timeout=300.0, dataset="attrition"),
     Exercise("circles", "An MLP on concentric circles", time_budget=240.0, call_timeout=120.0),
 )
 EXERCISE_NAMES: tuple[str, ...] = tuple(e.name for e in EXERCISES)

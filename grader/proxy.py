@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from grader import wire
-from grader.sandbox import Limits, Mode, launch_spec, prepare_student_dir, NOBODY
+from grader.sandbox import NOBODY, Limits, Mode, launch_spec, prepare_student_dir
+from grader.submission import copy_for_worker
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,6 +242,9 @@ def describe_value(v: Any) -> str:
         return f"<array {v.shape} {v.dtype}>"
     if isinstance(v, RemoteHandle):
         return f"<{v._type_name.rsplit('.', 1)[-1]}>"
+    if isinstance(v, dict):
+        keys = ", ".join(str(k) for k in list(v)[:6])
+        return f"<dict {keys}{', ...' if len(v) > 6 else ''}>"
     if isinstance(v, (list, tuple)) and len(v) > 4:
         return f"<{type(v).__name__} of {len(v)}>"
     if type(v).__module__.startswith("pandas"):
@@ -290,7 +294,7 @@ class StudentModule:
             self._restarts += 1
         self._collect_output()
         self._copy = Path(tempfile.mkdtemp(prefix=f"grader-{self._exercise}-"))
-        shutil.copytree(self._submission, self._copy, symlinks=True, dirs_exist_ok=True)
+        copy_for_worker(self._submission, self._copy)
         prepare_student_dir(self._copy, self._mode)
         t0 = time.perf_counter()
         self._worker = WorkerProcess(self._mode, self._copy, self._limits, self._hidden,

@@ -120,7 +120,7 @@ def default_hidden_paths() -> list[Path]:
     try:
         from grader import datasets
 
-        hidden += [Path(p) for p in datasets.mnist_source_files()]
+        hidden += [Path(p) for p in datasets.held_out_data_files()]
     except (ImportError, AttributeError):  # pragma: no cover - datasets layer absent
         pass
     return hidden
@@ -162,6 +162,8 @@ def bwrap_args(student_dir: Path, hidden: list[Path], env: dict[str, str]) -> li
     for path in hidden:
         if not path.exists() and not path.is_symlink():
             continue
+        if any(path == n or path in n.parents for n in needed):
+            continue  # hiding it would hide the interpreter or the grader itself
         args += (["--tmpfs", str(path)] if path.is_dir()
                  else ["--ro-bind", "/dev/null", str(path)])
     args += ["--bind", str(student_dir), SANDBOX_STUDENT_ROOT, "--chdir", SANDBOX_STUDENT_ROOT,

@@ -1,0 +1,97 @@
+"""The ``grader`` command: one subcommand per job.
+
+    grader grade SUBMISSION    grade a folder or .zip into reports/<name>/
+    grader generate            regenerate exercises/ from solutions/
+
+Exit status: 0 when the job completed (whatever the score), 1 when ``--fail-under`` is not
+met or ``generate --check`` finds drift, 2 for usage errors and unreadable input, 3 when the
+grader itself failed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader import assignment
+
+EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from grader.grading import GraderFault, grade
+    from grader.report_html import write_report
+    from grader.submission import SubmissionError
+
+    submission = Path(args.submission)
+    out = Path(args.out) if args.out else assignment.PROJECT_ROOT / "reports" / (
+        submission.stem if submission.suffix == ".zip" else submission.resolve().name)
+    try:
+        result = grade(submission, exercises=args.exercise, sandbox=args.sandbox,
+                       hide=[out.resolve()], log=sys.stderr if args.verbose else None)
+    except SubmissionError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except GraderFault as exc:
+        print(f"grader: internal error — {exc}", file=sys.stderr)
+        return EXIT_FAULT
+    result.write(out / "result.json")
+    report = write_report(result, out)
+    _print_summary(result, report)
+    if args.fail_under is not None and result.percent < args.fail_under:
+        print(f"score {result.percent:.1f}% is below --fail-under {args.fail_under:g}%")
+        return EXIT_BELOW
+    return EXIT_OK
+
+
+def _print_summary(result, report: Path) -> None:
+    mode = result.sandbox.get("mode", "?")
+    print(f"{result.submission}: {result.score:g}/{result.max_score:g} "
+          f"({result.percent:.1f}%)  sandbox: {mode}")
+    for ex in result.exercises:
+        failed = sum(t.outcome not in ("passed",) for t in ex.tests)
+        note = ex.status if ex.status != "graded" else (
+            f"{failed} test(s) lost points" if failed else "all tests passed")
+        print(f"  {ex.name:<11} {ex.score:>6g}/{ex.max_score:<6g} {note}")
+    print(f"report: {report}")
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from grader.authoring import cli_generate
+
+    return cli_generate(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    g = sub.add_parser("grade", help="grade one submission (a folder or a .zip)")
+    g.add_argument("submission", help="the submission folder or .zip")
+    g.add_argument("--exercise", action="append", choices=assignment.EXERCISE_NAMES,
+                   metavar="NAME", help="grade only this exercise (repeatable); "
+                   f"one of {', '.join(assignment.EXERCISE_NAMES)}")
+    g.add_argument("--out", metavar="DIR", help="output folder (default reports/<name>/)")
+    g.add_argument("--fail-under", type=float, metavar="PCT",
+                   help="exit with status 1 when the score is below PCT percent")
+    g.add_argument("--sandbox", choices=("auto", "bubblewrap", "reduced"), default=None,
+                   help="sandbox mode (default: bubblewrap when installed; env GRADER_SANDBOX)")
+    g.add_argument("-v", "--verbose", action="store_true", help="show the suites' pytest log")
+    g.set_defaults(func=_grade)
+
+    gen = sub.add_parser("generate", help="regenerate exercises/ from solutions/")
+    gen.add_argument("--check", action="store_true",
+                     help="write nothing; exit 1 if exercises/ is out of date")
+    gen.add_argument("--solutions", metavar="DIR", help="solutions folder (default solutions/)")
+    gen.add_argument("--exercises", metavar="DIR", help="output folder (default exercises/)")
+    gen.set_defaults(func=_generate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

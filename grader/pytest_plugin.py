@@ -1,0 +1,237 @@
+"""The pytest plugin that runs hidden suites against a sandboxed submission.
+
+It provides the fixtures of docs/SUITES.md (``student``, ``reference``, ``threshold``,
+``record``, ``data_source``), reads the ``points`` and ``public`` markers, and turns every
+test's outcome into a :class:`grader.results.TestResult` with a student-facing message. It runs
+in the trusted process: student code is only ever reached through ``student``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader import assignment, scoring
+from grader.locate import Located
+from grader.proxy import ImportFailed, StudentModule, StudentProblem
+from grader.results import TestResult
+from grader.sandbox import Limits, Mode
+
+SOLUTIONS_DIR = Path(os.environ.get("GRADER_SOLUTIONS", assignment.PROJECT_ROOT / "solutions"))
+
+
+@dataclass
+class ExerciseRun:
+    """What the plugin learns about one exercise while its suite runs."""
+
+    located: Located
+    tests: list[TestResult] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    module: StudentModule | None = None
+    import_error: str = ""
+    started: float = 0.0
+    finished: float = 0.0
+
+
+def exercise_of(path: Path) -> str:
+    """The exercise a suite file belongs to: the name of its folder under suites/."""
+    rel = Path(path).resolve().relative_to(assignment.SUITES_DIR)
+    return rel.parts[0]
+
+
+class Recorder:
+    """The ``record`` fixture: metrics and figure data for the report."""
+
+    def __init__(self, run: ExerciseRun):
+        self._run = run
+
+    def metric(self, name: str, value: Any) -> None:
+        value = float(value)
+        self._run.metrics[str(name)] = value if math.isfinite(value) else float("nan")
+
+    def figure(self, kind: str, data: dict) -> None:
+        self._run.figures[str(kind)] = data
+
+
+class GradingPlugin:
+    def __init__(self, submission_dir: Path, located: dict[str, Located], mode: Mode,
+                 limits: Limits, hidden: list[Path] | None = None):
+        self.submission_dir = submission_dir
+        self.mode, self.limits, self.hidden = mode, limits, hidden
+        self.runs = {name: ExerciseRun(loc) for name, loc in located.items()}
+        self.data_sources: dict[str, str] = {}
+        self._fractions: dict[str, float] = {}
+
+    # ---- configuration ------------------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "points(n): points the test is worth (default 1)")
+        config.addinivalue_line("markers", "public: students may run this test themselves")
+
+    def pytest_collection_modifyitems(self, session, config, items: list) -> None:
+        """Run only the requested exercises; tests of exercises with no file score 0."""
+        keep = []
+        for item in items:
+            name = exercise_of(item.path)
+            run = self.runs.get(name)
+            if run is None:
+                continue
+            if not run.located.found:
+                run.tests.append(self._result(item, "failed", 0.0,
+                                              f"Not graded: {run.located.reason}."))
+                continue
+            keep.append(item)
+        items[:] = keep
+
+    # ---- fixtures -----------------------------------------------------------------------
+    @pytest.fixture(scope="module")
+    def student(self, request: pytest.FixtureRequest) -> StudentModule:
+        """One worker per exercise, shared by the exercise's test modules (see teardown)."""
+        name = exercise_of(request.path)
+        run = self.runs[name]
+        if run.module is None:
+            ex = assignment.get(name)
+            preload = ("keras",) if ex.uses_tensorflow else ()
+            run.started = run.started or time.perf_counter()
+            run.module = StudentModule(
+                name, run.located.path, self.submission_dir, self.mode, self.limits,
+                call_timeout=ex.call_timeout, budget=ex.time_budget, hidden=self.hidden,
+                preload=preload)
+        return run.module
+
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        """Stop an exercise's worker once its last test has run."""
+        name = exercise_of(item.path)
+        if nextitem is not None and exercise_of(nextitem.path) == name:
+            return
+        run = self.runs.get(name)
+        if run is not None and run.module is not None and not run.finished:
+            run.module.close()
+            run.finished = time.perf_counter()
+
+    def pytest_sessionfinish(self, session) -> None:
+        for run in self.runs.values():
+            if run.module is not None:
+                run.module.close()
+
+    @pytest.fixture(scope="module")
+    def reference(self, request: pytest.FixtureRequest):
+        name = exercise_of(request.path)
+        if assignment.get(name).uses_tensorflow:
+            raise RuntimeError(f"suite error: the {name} suite may not import the reference "
+                               f"(it would bring TensorFlow into the grader)")
+        path = SOLUTIONS_DIR / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"_reference_{name}", path)
+        if spec is None or not path.is_file():
+            raise RuntimeError(f"reference solution {path} is missing (set GRADER_SOLUTIONS)")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    @pytest.fixture(scope="session")
+    def data_source(self) -> dict[str, str]:
+        return self.data_sources
+
+    @pytest.fixture
+    def record(self, request: pytest.FixtureRequest) -> Recorder:
+        return Recorder(self.runs[exercise_of(request.path)])
+
+    @pytest.fixture
+    def threshold(self, request: pytest.FixtureRequest):
+        name = exercise_of(request.path)
+        nodeid = request.node.nodeid
+        dataset = assignment.get(name).dataset
+        recorder = Recorder(self.runs[name])
+
+        def score(metric: str, value: Any, floor: float | None = None,
+                  target: float | None = None) -> float:
+            value = float(value)
+            if floor is None or target is None:
+                spec = scoring.lookup(name, metric, self.data_sources.get(dataset or ""))
+            else:
+                spec = scoring.Threshold(float(floor), float(target), "explicit")
+            recorder.metric(metric, value)
+            fraction = spec.fraction(value)
+            self._fractions[nodeid] = min(self._fractions.get(nodeid, 1.0), fraction)
+            if fraction == 0.0:
+                raise AssertionError(
+                    f"{metric} is {value:.3f}: at or below the minimum {spec.floor:.3f} for "
+                    f"any credit (full credit from {spec.target:.3f}).")
+            return fraction
+
+        return score
+
+    # ---- outcomes -----------------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        report = yield
+        name = exercise_of(item.path)
+        run = self.runs.get(name)
+        if run is None:
+            return report
+        if call.when == "setup" and call.excinfo is not None:
+            run.tests.append(self._from_exception(item, run, call.excinfo))
+        elif call.when == "call":
+            if call.excinfo is None:
+                fraction = self._fractions.get(item.nodeid, 1.0)
+                outcome = "passed" if fraction >= 1.0 else "partial"
+                message = "" if outcome == "passed" else (
+                    f"Partial credit: {fraction:.0%} of the points "
+                    f"(metrics: {self._metric_text(run)}).")
+                run.tests.append(self._result(item, outcome, fraction, message,
+                                              duration=call.duration))
+            else:
+                run.tests.append(self._from_exception(item, run, call.excinfo, call.duration))
+        return report
+
+    def _from_exception(self, item, run: ExerciseRun, excinfo, duration: float = 0.0):
+        exc = excinfo.value
+        if isinstance(exc, ImportFailed):
+            if not run.import_error:
+                run.import_error = exc.student_message()
+                return self._result(item, "failed", 0.0, run.import_error, duration=duration)
+            return self._result(item, "failed", 0.0,
+                                f"Not run: {run.located.rel} could not be loaded (see above).")
+        if isinstance(exc, StudentProblem):
+            return self._result(item, "failed", 0.0, exc.student_message(), duration=duration)
+        if isinstance(exc, AssertionError):
+            message = str(exc).strip() or "The check failed."
+            fraction = self._fractions.get(item.nodeid, 0.0)
+            return self._result(item, "failed", 0.0, message, duration=duration) \
+                if fraction == 0.0 else self._result(item, "partial", fraction, message,
+                                                     duration=duration)
+        if excinfo.errisinstance(pytest.skip.Exception):
+            return self._result(item, "skipped", 0.0, str(getattr(exc, "msg", "")) or "skipped")
+        # Anything else is the check tripping over what came back (or a suite bug): say so
+        # without showing the check's source, and keep the details on the grader's stderr.
+        print(f"grader: {item.nodeid} raised {type(exc).__name__}:\n"
+              f"{''.join(traceback.format_exception(exc))}", file=sys.stderr)
+        text = str(exc).splitlines()[0][:300] if str(exc) else ""
+        return self._result(item, "error", 0.0,
+                            f"The check could not use what your code returned "
+                            f"({type(exc).__name__}: {text}).", duration=duration)
+
+    def _metric_text(self, run: ExerciseRun) -> str:
+        return ", ".join(f"{k} {v:.3f}" for k, v in run.metrics.items()) or "none"
+
+    def _result(self, item, outcome: str, fraction: float, message: str,
+                duration: float = 0.0) -> TestResult:
+        marker = item.get_closest_marker("points")
+        max_points = float(marker.args[0]) if marker and marker.args else 1.0
+        doc = (getattr(item, "function", None).__doc__ or "") if hasattr(item, "function") \
+            else ""
+        title = doc.strip().splitlines()[0] if doc.strip() else item.name
+        return TestResult(
+            id=f"{exercise_of(item.path)}::{item.name}", name=title,
+            points=scoring.round_points(max_points * fraction), max_points=max_points,
+            outcome=outcome, message=message,
+            public=item.get_closest_marker("public") is not None,
+            duration=round(duration, 4))

@@ -1,0 +1,139 @@
+"""Opening a submission safely: a directory as is, a .zip extracted with every trap refused.
+
+Zip archives may try path traversal (``../``), absolute paths, symlinks or decompression
+bombs; each is refused with a message naming the archive and the member. Copies made for a
+worker leave out version-control data and any symlink that points outside the submission.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Iterator
+
+MAX_UNPACKED_BYTES = 512 << 20
+MAX_MEMBERS = 20_000
+MAX_RATIO = 200          # a member expanding more than this is treated as a bomb
+MAX_COPIED_FILE = 64 << 20
+SKIPPED_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", ".venv", "venv", "node_modules"}
+
+
+class SubmissionError(Exception):
+    """The submission cannot be opened at all (not a directory, a broken or hostile zip)."""
+
+
+@contextlib.contextmanager
+def open_submission(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a directory holding the submission; archives are extracted to a temp dir."""
+    path = Path(path)
+    if path.is_dir():
+        yield path.resolve()
+        return
+    if not path.exists():
+        raise SubmissionError(f"{path}: no such file or directory — give a submission "
+                              f"folder or a .zip file")
+    if not zipfile.is_zipfile(path):
+        raise SubmissionError(f"{path}: not a folder or a .zip archive — zip the submission "
+                              f"folder, or pass the folder itself")
+    tmp = Path(tempfile.mkdtemp(prefix="grader-zip-"))
+    try:
+        extract_zip(path, tmp)
+        yield _single_top_folder(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def extract_zip(archive: Path, dest: Path) -> None:
+    """Extract ``archive`` into ``dest`` refusing traversal, links, devices and bombs."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SubmissionError(f"{archive}: unreadable zip ({exc})") from None
+    with zf:
+        members = zf.infolist()
+        if len(members) > MAX_MEMBERS:
+            raise SubmissionError(f"{archive}: {len(members)} entries is more than the "
+                                  f"{MAX_MEMBERS} a submission may hold")
+        total = 0
+        for info in members:
+            name = info.filename
+            pure = PurePosixPath(name.replace("\\", "/"))
+            if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
+                raise SubmissionError(f"{archive}: entry {name!r} points outside the archive "
+                                      f"(path traversal); re-create the zip from the folder")
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise SubmissionError(f"{archive}: entry {name!r} is a symbolic link; zip real "
+                                      f"files only")
+            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and not info.is_dir():
+                raise SubmissionError(f"{archive}: entry {name!r} is not a regular file")
+            total += info.file_size
+            if total > MAX_UNPACKED_BYTES or (
+                    info.compress_size and info.file_size / info.compress_size > MAX_RATIO
+                    and info.file_size > (1 << 20)):
+                raise SubmissionError(f"{archive}: expands to more than a submission may "
+                                      f"(zip bomb?); keep it under {MAX_UNPACKED_BYTES >> 20} MB")
+        for info in members:
+            target = dest.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            written = 0
+            with zf.open(info) as src, open(target, "wb") as out:
+                while chunk := src.read(1 << 20):
+                    written += len(chunk)
+                    if written > info.file_size or written > MAX_UNPACKED_BYTES:
+                        raise SubmissionError(f"{archive}: entry {info.filename!r} is larger "
+                                              f"than it claims (zip bomb?)")
+                    out.write(chunk)
+
+
+def _single_top_folder(root: Path) -> Path:
+    """GitHub's "Download ZIP" wraps everything in one folder; grade its contents."""
+    entries = [p for p in root.iterdir() if p.name not in ("__MACOSX",)]
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return root
+
+
+def copy_for_worker(src: Path, dst: Path) -> list[str]:
+    """Copy the submission for one worker; return what was left out and why."""
+    skipped: list[str] = []
+    src = src.resolve()
+    for root, dirs, files in os.walk(src):
+        rel = Path(root).relative_to(src)
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not _escapes(src, Path(root, d),
+                                                                            skipped, rel / d)]
+        (dst / rel).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            path = Path(root, name)
+            if _escapes(src, path, skipped, rel / name):
+                continue
+            try:
+                if path.stat().st_size > MAX_COPIED_FILE:
+                    skipped.append(f"{rel / name}: larger than {MAX_COPIED_FILE >> 20} MB")
+                    continue
+                shutil.copyfile(path, dst / rel / name)
+            except OSError as exc:
+                skipped.append(f"{rel / name}: unreadable ({exc.strerror})")
+    return skipped
+
+
+def _escapes(root: Path, path: Path, skipped: list[str], rel: Path) -> bool:
+    """A symlink whose target is outside the submission is never followed."""
+    if not path.is_symlink():
+        return False
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        skipped.append(f"{rel}: broken symbolic link")
+        return True
+    if root != target and root not in target.parents:
+        skipped.append(f"{rel}: symbolic link to outside the submission")
+        return True
+    return False
