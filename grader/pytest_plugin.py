@@ -62,6 +62,25 @@ class Recorder:
         self._run.figures[str(kind)] = data
 
 
+class ExerciseRouter:
+    """Forwards to the object of the exercise whose test is running.
+
+    Suites share one plugin across exercises; routing lets a suite's fixtures of any scope
+    (function to package) take ``student`` without pytest scope rules getting in the way.
+    """
+
+    def __init__(self, resolve, label: str):
+        self._resolve, self._label = resolve, label
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._resolve(), name)
+
+    def __repr__(self) -> str:
+        return f"<{self._label} of the running exercise>"
+
+
 class GradingPlugin:
     def __init__(self, submission_dir: Path, located: dict[str, Located], mode: Mode,
                  limits: Limits, hidden: list[Path] | None = None):
@@ -69,7 +88,9 @@ class GradingPlugin:
         self.mode, self.limits, self.hidden = mode, limits, hidden
         self.runs = {name: ExerciseRun(loc) for name, loc in located.items()}
         self.data_sources: dict[str, str] = {}
+        self.current = ""
         self._fractions: dict[str, float] = {}
+        self._references: dict[str, Any] = {}
 
     # ---- configuration ------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -92,20 +113,45 @@ class GradingPlugin:
         items[:] = keep
 
     # ---- fixtures -----------------------------------------------------------------------
-    @pytest.fixture(scope="module")
-    def student(self, request: pytest.FixtureRequest) -> StudentModule:
-        """One worker per exercise, shared by the exercise's test modules (see teardown)."""
-        name = exercise_of(request.path)
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.current = exercise_of(item.path)
+
+    def _module_for(self, name: str) -> StudentModule:
+        """The exercise's one worker proxy, started on first use."""
         run = self.runs[name]
         if run.module is None:
             ex = assignment.get(name)
-            preload = ("keras",) if ex.uses_tensorflow else ()
             run.started = run.started or time.perf_counter()
             run.module = StudentModule(
                 name, run.located.path, self.submission_dir, self.mode, self.limits,
                 call_timeout=ex.call_timeout, budget=ex.time_budget, hidden=self.hidden,
-                preload=preload)
+                preload=("keras",) if ex.uses_tensorflow else ())
         return run.module
+
+    def _reference_for(self, name: str):
+        if name not in self._references:
+            if assignment.get(name).uses_tensorflow:
+                raise RuntimeError(f"suite error: the {name} suite may not import the "
+                                   f"reference (it would bring TensorFlow into the grader)")
+            path = SOLUTIONS_DIR / f"{name}.py"
+            spec = importlib.util.spec_from_file_location(f"_reference_{name}", path)
+            if spec is None or not path.is_file():
+                raise RuntimeError(f"reference solution {path} is missing "
+                                   f"(set GRADER_SOLUTIONS)")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self._references[name] = module
+        return self._references[name]
+
+    @pytest.fixture(scope="session")
+    def student(self) -> "ExerciseRouter":
+        """The running exercise's student module; usable from fixtures of any scope."""
+        return ExerciseRouter(lambda: self._module_for(self.current), "student")
+
+    @pytest.fixture(scope="session")
+    def reference(self) -> "ExerciseRouter":
+        return ExerciseRouter(lambda: self._reference_for(self.current), "reference")
 
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
         """Stop an exercise's worker once its last test has run."""
@@ -121,20 +167,6 @@ class GradingPlugin:
         for run in self.runs.values():
             if run.module is not None:
                 run.module.close()
-
-    @pytest.fixture(scope="module")
-    def reference(self, request: pytest.FixtureRequest):
-        name = exercise_of(request.path)
-        if assignment.get(name).uses_tensorflow:
-            raise RuntimeError(f"suite error: the {name} suite may not import the reference "
-                               f"(it would bring TensorFlow into the grader)")
-        path = SOLUTIONS_DIR / f"{name}.py"
-        spec = importlib.util.spec_from_file_location(f"_reference_{name}", path)
-        if spec is None or not path.is_file():
-            raise RuntimeError(f"reference solution {path} is missing (set GRADER_SOLUTIONS)")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
 
     @pytest.fixture(scope="session")
     def data_source(self) -> dict[str, str]:
