@@ -29,6 +29,24 @@ def time_tensorflow_import() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def time_report(result_json: dict) -> float:
+    """Rendering report.html (figures included) from a result, in a fresh interpreter."""
+    code = ("import sys, json, time; from grader.results import Result; "
+            "from grader.report_html import render_report; "
+            "r = Result.from_dict(json.load(sys.stdin)); t = time.perf_counter(); "
+            "render_report(r); print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], input=json.dumps(result_json),
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def time_cli_start() -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "grader", "--help"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
 def grade_once(sandbox: str) -> tuple[float, dict]:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -51,7 +69,7 @@ def main() -> None:
     result = runs[len(runs) // 2][1]
     print(f"sandbox: {result['sandbox']['mode']}; score {result['score']}/{result['max_score']}; "
           f"data: {result['data_sources']}")
-    print(f"\n| exercise | wall (s) | worker start (s) | in student code (s) | grader (s) |")
+    print("\n| exercise | wall (s) | worker start (s) | in student code (s) | grader (s) |")
     print("|---|---:|---:|---:|---:|")
     start_total = calls_total = 0.0
     for ex in result["exercises"]:
@@ -67,7 +85,12 @@ def main() -> None:
     print(f"\nTensorFlow/Keras import in a bare interpreter: {tf_import:.2f} s "
           f"(paid once per Keras exercise's worker, inside 'worker start').")
     print(f"Grader overhead (process start, pytest, suites' own work, scoring, report): "
-          f"{overhead:.2f} s = {overhead / wall:.0%} of the wall time.")
+          f"{overhead:.2f} s = {overhead / wall:.0%} of the wall time, of which:")
+    suites_outside = result["timings"]["suites"] - sum(e["duration"] for e in result["exercises"])
+    print(f"  - CLI start (interpreter + grader imports): {time_cli_start():.2f} s")
+    print(f"  - pytest collection, data loading and fixtures outside exercises: "
+          f"{suites_outside:.2f} s")
+    print(f"  - rendering report.html with its figures: {time_report(result):.2f} s")
 
 
 if __name__ == "__main__":

