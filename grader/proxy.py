@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from grader import wire
-from grader.sandbox import NOBODY, Limits, Mode, launch_spec, prepare_student_dir
+from grader.sandbox import Limits, Mode, allocate_uid, launch_spec, prepare_student_dir
 from grader.submission import copy_for_worker
 
 
@@ -145,16 +145,17 @@ class WorkerProcess:
     """A started worker: a process, its socket, and its captured output."""
 
     def __init__(self, mode: Mode, submission_copy: Path, limits: Limits,
-                 hidden: list[Path] | None = None, preload: tuple[str, ...] = ()):
+                 hidden: list[Path] | None = None, preload: tuple[str, ...] = (),
+                 uid: int | None = None):
         self.mode, self.limits = mode, limits
         self._home = None
         if mode.name != "bubblewrap":
             self._home = Path(tempfile.mkdtemp(prefix="grader-home-"))
-            if mode.drops_privileges:
-                os.chown(self._home, NOBODY, NOBODY)
+            if uid is not None:
+                os.chown(self._home, uid, uid)
         parent, child = socket.socketpair()
         spec = launch_spec(mode, submission_copy, child.fileno(), limits, hidden, preload,
-                           self._home)
+                           self._home, uid)
         self.student_root = spec.student_root
         t0 = time.perf_counter()
         try:
@@ -292,28 +293,28 @@ class StudentModule:
                 f"the remaining checks of {self._exercise} were not run.")
         if self._generation:
             self._restarts += 1
-        self._collect_output()
+        self._retire_worker()
         self._copy = Path(tempfile.mkdtemp(prefix=f"grader-{self._exercise}-"))
         copy_for_worker(self._submission, self._copy)
-        prepare_student_dir(self._copy, self._mode)
+        uid = allocate_uid(self._mode)
+        prepare_student_dir(self._copy, uid)
         t0 = time.perf_counter()
         self._worker = WorkerProcess(self._mode, self._copy, self._limits, self._hidden,
-                                     self._preload)
+                                     self._preload, uid)
         self._generation += 1
         path = f"{self._worker.student_root}/{self._file_rel}"
         try:
             self.names = self._request("import", None, [path, self._exercise],
                                        label=f"loading {self._file_rel}")
             self.time_starting += time.perf_counter() - t0
-        except StudentError as exc:
+        except StudentProblem as exc:  # raised, crashed or hung while importing
             err = ImportFailed(str(exc), exc.call)
-            err.type_name, err.student_traceback = exc.type_name, exc.student_traceback
+            if isinstance(exc, StudentError):
+                err.type_name, err.student_traceback = exc.type_name, exc.student_traceback
+            else:
+                err.type_name, err.student_traceback = type(exc).__name__, str(exc)
             self._import_error = err
-            raise err from None
-        except StudentProblem as exc:  # crashed or hung while importing: same for every test
-            err = ImportFailed(str(exc), exc.call)
-            err.type_name, err.student_traceback = type(exc).__name__, str(exc)
-            self._import_error = err
+            self._retire_worker()  # nothing in it can be graded; every later call re-raises
             raise err from None
 
     def _ensure(self) -> WorkerProcess:
@@ -323,20 +324,19 @@ class StudentModule:
         return self._worker
 
     def close(self) -> None:
+        self._retire_worker()
+
+    def _retire_worker(self) -> None:
+        """Stop the current worker (if any), keep its output, drop its private copy."""
         if self._worker is not None:
             self._worker.close()
-            self._collect_output()
+            text = self._worker.output.text()
+            if text.strip():
+                self._outputs.append(text)
             self._worker = None
         if self._copy is not None:
             shutil.rmtree(self._copy, ignore_errors=True)
             self._copy = None
-
-    def _collect_output(self) -> None:
-        if self._worker is not None:
-            self._worker.output.join(0.5 if not self._worker.alive else 0)
-            text = self._worker.output.text()
-            if text.strip():
-                self._outputs.append(text)
 
     @property
     def output(self) -> str:
@@ -349,6 +349,8 @@ class StudentModule:
 
     # ---- requests ---------------------------------------------------------------------------
     def _request(self, op: str, target: "RemoteHandle | None", args: list, label: str) -> Any:
+        if self._import_error is not None:
+            raise self._import_error
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             self.close()

@@ -1,7 +1,7 @@
 """How a worker process is started: bubblewrap when it is available, reduced limits otherwise.
 
 bubblewrap mode: read-only root, private /tmp and home, no network, own PID/IPC/UTS namespaces,
-hidden suites/solutions/held-out data, the worker as uid 65534 with rlimits. Reduced mode: the
+hidden suites/solutions/held-out data, the worker as a fresh unprivileged uid with rlimits. Reduced mode: the
 same rlimits and scrubbed environment, a network namespace when we are root, but the worker
 can read whatever the grading user can. The mode and its reason are recorded in result.json.
 """
@@ -11,6 +11,7 @@ import ctypes
 import functools
 import os
 import resource
+import secrets
 import shutil
 import stat
 import subprocess
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from grader.assignment import PACKAGE_DIR, PROJECT_ROOT, SUITES_DIR
 
-NOBODY = 65534
+WORKER_UIDS = range(200_000, 1_200_000)  # unprivileged ids no account uses
 SANDBOX_STUDENT_ROOT = "/tmp/submission"
 CLONE_NEWNET = 0x40000000
 
@@ -30,7 +31,7 @@ class Limits:
     """Resource limits for one worker process."""
 
     memory_bytes: int = 4 << 30        # address space; TensorFlow needs ~2.5 GiB of it
-    max_processes: int = 64            # enforced once the worker runs as an unprivileged uid
+    max_processes: int = 64            # per worker: each worker runs as its own unprivileged uid
     max_file_bytes: int = 64 << 20     # largest file the student may write
     max_open_files: int = 256
     output_bytes: int = 64 << 10       # captured stdout/stderr kept for the report
@@ -75,7 +76,7 @@ def detect_mode(requested: str | None = None) -> Mode:
             raise RuntimeError(why)
         return _reduced(why)
     root = os.geteuid() == 0
-    notes = ("worker runs as uid 65534 with a process limit",) if root else (
+    notes = ("worker runs as its own unprivileged uid with a process limit",) if root else (
         "worker runs as the grading user inside a user namespace",)
     return Mode("bubblewrap", "bubblewrap isolates the worker", drops_privileges=root,
                 notes=notes)
@@ -88,8 +89,9 @@ def _reduced(why: str) -> Mode:
              "solutions are not hidden from it"]
     if root:
         notes.append("network is cut with a private network namespace")
-    notes.append("worker runs as uid 65534 with a process limit" if drop else
-                 "worker runs as the grading user: the process limit is not enforced")
+    notes.append("worker runs as its own unprivileged uid with a process limit" if drop else
+                 "worker runs as the grading user: it can write wherever that user can, and "
+                 "the process limit is not enforced")
     return Mode("reduced", why, drops_privileges=drop, notes=tuple(notes))
 
 
@@ -134,6 +136,19 @@ def _bwrap_prefix() -> list[str]:
     return args + ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
 
 
+_CODE_SUFFIXES = {".py", ".pyc", ".so", ".pth", ".pyd"}
+
+
+def _may_hide(path: Path, needed: list[Path]) -> bool:
+    """Data may be hidden anywhere; the interpreter, its packages and the grader never."""
+    if any(path == n or path in n.parents for n in needed + [PACKAGE_DIR]):
+        return False
+    if any(n in path.parents for n in needed if n != PACKAGE_DIR.parent):
+        return path.is_file() and path.suffix not in _CODE_SUFFIXES \
+            and not os.access(path, os.X_OK)
+    return True
+
+
 def bwrap_args(student_dir: Path, hidden: list[Path], env: dict[str, str]) -> list[str]:
     """The bubblewrap command line up to (not including) the worker's own argv."""
     home = Path(os.path.expanduser("~")).resolve()
@@ -162,8 +177,8 @@ def bwrap_args(student_dir: Path, hidden: list[Path], env: dict[str, str]) -> li
     for path in hidden:
         if not path.exists() and not path.is_symlink():
             continue
-        if any(path == n or path in n.parents for n in needed):
-            continue  # hiding it would hide the interpreter or the grader itself
+        if not _may_hide(path, needed):
+            continue
         args += (["--tmpfs", str(path)] if path.is_dir()
                  else ["--ro-bind", "/dev/null", str(path)])
     args += ["--bind", str(student_dir), SANDBOX_STUDENT_ROOT, "--chdir", SANDBOX_STUDENT_ROOT,
@@ -181,6 +196,8 @@ def worker_env(home: str, limits: Limits) -> dict[str, str]:
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
+        "USER": "student",
+        "LOGNAME": "student",
         "LANG": "C.UTF-8",
         "KERAS_HOME": os.path.join(home, ".keras"),
         "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
@@ -222,25 +239,30 @@ class LaunchSpec:
     pass_fd: int
 
 
-def prepare_student_dir(student_dir: Path, mode: Mode) -> None:
+def allocate_uid(mode: Mode) -> int | None:
+    """A uid of the worker's own, so its process limit counts only its own processes."""
+    return WORKER_UIDS[secrets.randbelow(len(WORKER_UIDS))] if mode.drops_privileges else None
+
+
+def prepare_student_dir(student_dir: Path, uid: int | None) -> None:
     """Let the unprivileged worker use (and scribble in) its private copy of the submission."""
-    if mode.drops_privileges:
+    if uid is not None:
         for root, dirs, files in os.walk(student_dir):
-            os.lchown(root, NOBODY, NOBODY)
+            os.lchown(root, uid, uid)
             for name in dirs + files:
-                os.lchown(os.path.join(root, name), NOBODY, NOBODY)
+                os.lchown(os.path.join(root, name), uid, uid)
     else:
         student_dir.chmod(0o755)
 
 
 def launch_spec(mode: Mode, student_dir: Path, fd: int, limits: Limits,
                 hidden: list[Path] | None = None, preload: tuple[str, ...] = (),
-                home: Path | None = None) -> LaunchSpec:
+                home: Path | None = None, uid: int | None = None) -> LaunchSpec:
     """Everything needed to start a worker for ``student_dir`` with socket ``fd``."""
     hidden = default_hidden_paths() if hidden is None else hidden
     worker = [sys.executable, "-s", "-B", "-u", "-m", "grader.worker", "--fd", str(fd)]
-    if mode.drops_privileges:
-        worker += ["--uid", str(NOBODY), "--gid", str(NOBODY)]
+    if uid is not None:
+        worker += ["--uid", str(uid), "--gid", str(uid)]
     if preload:
         worker += ["--preload", ",".join(preload)]
     if mode.name == "bubblewrap":

@@ -12,6 +12,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
@@ -65,11 +66,11 @@ def extract_zip(archive: Path, dest: Path) -> None:
             if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
                 raise SubmissionError(f"{archive}: entry {name!r} points outside the archive "
                                       f"(path traversal); re-create the zip from the folder")
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
+            kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no type recorded (plain file)
+            if kind == stat.S_IFLNK:
                 raise SubmissionError(f"{archive}: entry {name!r} is a symbolic link; zip real "
                                       f"files only")
-            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and not info.is_dir():
+            if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
                 raise SubmissionError(f"{archive}: entry {name!r} is not a regular file")
             total += info.file_size
             if total > MAX_UNPACKED_BYTES or (
@@ -77,20 +78,29 @@ def extract_zip(archive: Path, dest: Path) -> None:
                     and info.file_size > (1 << 20)):
                 raise SubmissionError(f"{archive}: expands to more than a submission may "
                                       f"(zip bomb?); keep it under {MAX_UNPACKED_BYTES >> 20} MB")
-        for info in members:
-            target = dest.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            written = 0
-            with zf.open(info) as src, open(target, "wb") as out:
-                while chunk := src.read(1 << 20):
-                    written += len(chunk)
-                    if written > info.file_size or written > MAX_UNPACKED_BYTES:
-                        raise SubmissionError(f"{archive}: entry {info.filename!r} is larger "
-                                              f"than it claims (zip bomb?)")
-                    out.write(chunk)
+        try:
+            _extract_members(zf, members, archive, dest)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
+            raise SubmissionError(f"{archive}: damaged archive ({type(exc).__name__}: {exc}); "
+                                  f"re-create the zip from the folder") from None
+
+
+def _extract_members(zf: zipfile.ZipFile, members: list, archive: Path, dest: Path) -> None:
+    """Write the (already vetted) members, checking sizes again as they stream."""
+    for info in members:
+        target = dest.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
+        with zf.open(info) as src, open(target, "wb") as out:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > info.file_size or written > MAX_UNPACKED_BYTES:
+                    raise SubmissionError(f"{archive}: entry {info.filename!r} is larger "
+                                          f"than it claims (zip bomb?)")
+                out.write(chunk)
 
 
 def _single_top_folder(root: Path) -> Path:

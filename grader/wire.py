@@ -76,7 +76,7 @@ def _encode(v: Any, bufs: list, mk: Callable | None, depth: int) -> Any:
         return {"$d": [[_encode(k, bufs, mk, depth + 1), _encode(x, bufs, mk, depth + 1)]
                        for k, x in v.items()]}
     if t is np.ndarray and v.dtype.kind in _ALLOWED_KINDS and v.dtype.names is None:
-        arr = np.ascontiguousarray(v)
+        arr = np.ascontiguousarray(v).reshape(v.shape)  # ascontiguousarray makes 0-d 1-d
         bufs.append(memoryview(arr).cast("B") if arr.size else b"")
         return {"$a": [arr.dtype.str, list(arr.shape), len(bufs) - 1]}
     if isinstance(v, np.generic) and v.dtype.kind in _ALLOWED_KINDS:
