@@ -407,7 +407,11 @@ class StudentModule:
                 self.time_in_worker += elapsed
         try:
             if reply.get("ok") is True:
-                return wire.decode(reply.get("value"), bufs, self._handle_from_node)
+                value = wire.decode(reply.get("value"), bufs, self._handle_from_node)
+                if op == "call" and "changes" in reply:
+                    _apply_changes(args, wire.decode(reply["changes"], bufs,
+                                                     self._handle_from_node), label)
+                return value
             error = reply.get("error")
             if not isinstance(error, dict):
                 raise wire.WireError("malformed error reply")
@@ -445,6 +449,43 @@ class StudentModule:
 
     def __repr__(self) -> str:
         return f"<student module {self._exercise} from {self._file_rel}>"
+
+
+def _apply_changes(args: list, changes: Any, label: str) -> None:
+    """Mirror what the student's call did to its arguments onto the caller's objects.
+
+    A change to an array the caller made read-only fails as it would have in-process.
+    """
+    root = [args[0], args[1]]
+    if type(changes) is not list:
+        raise wire.WireError("malformed argument changes")
+    for change in changes:
+        if type(change) is not list or len(change) != 2 or type(change[0]) is not list:
+            raise wire.WireError("malformed argument change")
+        path, new = change
+        node: Any = root
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            parent, key = node, path[-1]
+            current = parent[key]
+        except (KeyError, IndexError, TypeError):
+            raise wire.WireError("argument change for a path that does not exist") from None
+        if isinstance(current, np.ndarray) and isinstance(new, np.ndarray):
+            if not current.flags.writeable:
+                exc = error_class("ValueError")(
+                    "assignment destination is read-only", label)
+                exc.type_name = "ValueError"
+                exc.student_traceback = ("ValueError: assignment destination is read-only "
+                                         "(the code changed an argument array in place)")
+                raise exc
+            if current.shape == new.shape:
+                current[...] = new
+        elif isinstance(current, dict) and isinstance(new, dict):
+            current.clear()
+            current.update(new)
+        elif isinstance(current, list) and isinstance(new, list):
+            current[:] = new
 
 
 def _to_wire(value: Any) -> Any:

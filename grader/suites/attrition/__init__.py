@@ -1,0 +1,1 @@
+"""Hidden suite for the attrition exercise: the employee-attrition classifier."""

@@ -1,0 +1,70 @@
+"""Data and the one expensive step of the attrition suite: the student's pipeline, run once.
+
+Held-out labels never reach the student's worker: the test frame is sent without its
+"Attrition" column and the predictions are scored here with scikit-learn.
+"""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from grader.checks import describe, expect_dtype, expect_shape, expect_true
+from grader.suites.outcome import Once
+
+SPLIT_SEED = 0
+
+
+@pytest.fixture(scope="package")
+def attrition(data_source):
+    """The vendored IBM HR table split 80/20 (stratified, seed 0), with trusted 0/1 targets."""
+    from grader.datasets import attrition_split, load_attrition
+
+    df = load_attrition()
+    data_source["attrition"] = str(df.attrs.get("source", "vendored"))
+    train_df, test_df = attrition_split(df, test_size=0.2, seed=SPLIT_SEED)
+    return SimpleNamespace(
+        df=df, train=train_df, test=test_df,
+        test_features=test_df.drop(columns=["Attrition"]),
+        y_train=(train_df["Attrition"] == "Yes").to_numpy().astype(int),
+        y_test=(test_df["Attrition"] == "Yes").to_numpy().astype(int),
+    )
+
+
+def features(student, attrition):
+    """The student's (X_train, X_test), checked enough to train on."""
+    call = "preprocess(train_df, test_df)"
+    result = student.preprocess(attrition.train, attrition.test_features)
+    expect_true(isinstance(result, (tuple, list)) and len(result) == 2,
+                f"{call}: expected a pair (X_train, X_test)")
+    for name, value in zip(("X_train", "X_test"), result):
+        expect_true(isinstance(value, np.ndarray) and value.ndim == 2,
+                    f"{call}: {name} should be a 2-D float array (rows x features), got "
+                    f"{describe(value)} — return numpy arrays (e.g. frame.to_numpy())")
+        expect_dtype(value, "f", call, name=name)
+    X_train = expect_shape(result[0], (len(attrition.train), result[0].shape[1]), call,
+                           name="X_train")
+    X_test = expect_shape(result[1], (len(attrition.test), X_train.shape[1]), call,
+                          name="X_test")
+    return X_train, X_test
+
+
+@pytest.fixture(scope="package")
+def student_features(student, attrition):
+    """Once: the student's (X_train, X_test) for the standard split."""
+    return Once(lambda: features(student, attrition))
+
+
+@pytest.fixture(scope="package")
+def trained(student, attrition, student_features):
+    """The student's pipeline: preprocess, build_model, train (30 epochs), predict held-out rows.
+
+    Training uses the trusted 0/1 targets, so a bug in encode_target costs points in its own
+    test only. Returns a :class:`Once` whose value is (model, history, held-out probabilities).
+    """
+    def pipeline():
+        X_train, X_test = student_features.get()
+        model = student.build_model(X_train.shape[1])
+        history = student.train(model, X_train, attrition.y_train)  # defaults: 30 epochs, batch 32
+        probs = model.predict(X_test, verbose=0)
+        return model, history, probs
+    return Once(pipeline)

@@ -1,0 +1,1 @@
+"""Hidden suite for the backprop exercise: backpropagation for a two-layer network."""

@@ -1,0 +1,264 @@
+"""Hidden suite: backpropagation for a two-layer ReLU / softmax network (numpy only)."""
+import numpy as np
+import pytest
+
+from grader.checks import (expect_array, expect_dtype, expect_gradient, expect_inputs_untouched,
+                           expect_keys, expect_labels, expect_probabilities, expect_scalar,
+                           expect_shape, expect_true, matches, negated, scaled_by)
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+GRAD_NAMES = ("dW1", "db1", "dW2", "db2")
+
+
+def small_problem(m=8, n_in=3, n_hidden=5, n_out=3, seed=0):
+    """Random inputs, labels and parameters (non-zero biases, so a missing bias shows)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(m, n_in))
+    y = rng.integers(0, n_out, size=m)
+    params = {"W1": rng.normal(size=(n_in, n_hidden)), "b1": rng.normal(scale=0.5, size=n_hidden),
+              "W2": rng.normal(size=(n_hidden, n_out)), "b2": rng.normal(scale=0.5, size=n_out)}
+    return X, y, params
+
+
+def xor_blobs(m=200, seed=0):
+    """Two interleaved classes (the sign of x1 * x2): no straight line separates them."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(m, 2))
+    return X, (X[:, 0] * X[:, 1] > 0).astype(int)
+
+
+def expected_shapes(params):
+    return {name: np.shape(value) for name, value in params.items()}
+
+
+def mean_cross_entropy(probs, y):
+    """The loss the gradients belong to, computed here so a cross_entropy bug is not punished twice."""
+    probs = np.asarray(probs, dtype=np.float64)
+    return float(-np.mean(np.log(probs[np.arange(len(y)), y])))
+
+
+def numerical_gradients(student, X, y, params, eps=1e-6):
+    """Central differences of the mean cross-entropy of the student's own forward()."""
+    def loss(p):
+        probs, _ = student.forward(X, p)
+        return mean_cross_entropy(probs, y)
+
+    grads = {}
+    for name in PARAM_NAMES:
+        grad = np.zeros_like(params[name])
+        for index in np.ndindex(params[name].shape):
+            shifted = {k: v.copy() for k, v in params.items()}
+            shifted[name][index] += eps
+            up = loss(shifted)
+            shifted[name][index] -= 2 * eps
+            grad[index] = (up - loss(shifted)) / (2 * eps)
+        grads["d" + name] = grad
+    return grads
+
+
+def check_student_forward(student, X, params, n_out):
+    probs, cache = student.forward(X, params)
+    probs = expect_shape(probs, (len(X), n_out), "forward(X, params)", name="probs")
+    expect_probabilities(probs, "forward(X, params)", name="probs")
+    return probs, cache
+
+
+def gradient_check(student, X, y, params):
+    n_out = params["W2"].shape[1]
+    _, cache = check_student_forward(student, X, params, n_out)
+    got = expect_keys(student.backward(X, y, params, cache), GRAD_NAMES,
+                      "backward(X, y, params, cache)")
+    numerical = numerical_gradients(student, X, y, params)
+    m = len(X)
+    for name in GRAD_NAMES:
+        diagnoses = [scaled_by(m, "did you divide by the number of samples m (the loss is a "
+                                  "mean)?"),
+                     scaled_by(1.0 / m, "did you divide by m twice?"),
+                     negated("the gradient points uphill: check probs - onehot(y), "
+                             "not onehot(y) - probs")]
+        if name in ("dW1", "db1"):
+            diagnoses.append((_no_relu_mask_predicate(X, y, params, name),
+                              "did you multiply by the ReLU derivative (Z1 > 0) when going "
+                              "back through the hidden layer?"))
+        expect_gradient(got[name], numerical[name], "backward(X, y, params, cache)", name,
+                        tol=1e-6, diagnose=diagnoses)
+
+
+def _no_relu_mask_predicate(X, y, params, name):
+    """Matches the gradient a student gets when the ReLU derivative is left out."""
+    m = len(X)
+    Z1 = X @ params["W1"] + params["b1"]
+    A1 = np.maximum(Z1, 0)
+    Z2 = A1 @ params["W2"] + params["b2"]
+    P = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    P[np.arange(m), y] -= 1
+    dZ1 = (P / m) @ params["W2"].T
+    wrong = X.T @ dZ1 if name == "dW1" else dZ1.sum(axis=0)
+    return lambda got, expected: bool(np.allclose(got, wrong, rtol=1e-5, atol=1e-9))
+
+
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.public
+def test_init_params_shapes(student):
+    """init_params() returns W1, b1, W2, b2 with the right shapes, as floats"""
+    call = "init_params(4, 6, 3)"
+    params = expect_keys(student.init_params(4, 6, 3), PARAM_NAMES, call)
+    for name, shape in (("W1", (4, 6)), ("b1", (6,)), ("W2", (6, 3)), ("b2", (3,))):
+        expect_shape(params[name], shape, call, name=name)
+        expect_dtype(params[name], "f", call, name=name)
+
+
+def test_init_params_seeded_and_random(student):
+    """init_params() is random but reproducible: same seed, same weights; biases start at zero"""
+    call = "init_params(4, 6, 3, seed=1)"
+    first = expect_keys(student.init_params(4, 6, 3, seed=1), PARAM_NAMES, call)
+    again = student.init_params(4, 6, 3, seed=1)
+    other = student.init_params(4, 6, 3, seed=2)
+    for name in ("W1", "W2"):
+        w = expect_shape(first[name], np.shape(first[name]), call, name=name)
+        expect_true(np.any(w != 0), f"{call}: {name} is all zeros — weights must start random, "
+                                    "or every hidden unit learns the same thing")
+        expect_true(np.unique(w).size > 1, f"{call}: every entry of {name} is the same — "
+                                            "draw each weight at random to break the symmetry")
+        expect_array(again[name], w, call, name=name, rtol=0, atol=0,
+                     hints=["the same seed must give the same weights: draw them from "
+                            "np.random.default_rng(seed), not the global random state"])
+        expect_true(not np.array_equal(np.asarray(other[name]), w),
+                    f"{call}: seed=2 gave the same {name} as seed=1 — use the seed argument")
+        expect_true(np.max(np.abs(w)) < 10, f"{call}: {name} has entries above 10 — scale the "
+                                            "random weights down (e.g. by sqrt(2 / fan_in))")
+    for name in ("b1", "b2"):
+        expect_array(first[name], np.zeros(np.shape(first[name])), call, name=name,
+                     hints=["biases start at zero (np.zeros)"])
+
+
+@pytest.mark.public
+@pytest.mark.points(2)
+def test_forward_probabilities(student, reference):
+    """forward() returns softmax probabilities of shape (m, n_out) and a cache"""
+    X, _, params = small_problem(m=6, n_out=4)
+    probs, _ = check_student_forward(student, X, params, 4)
+    expected, _ = reference.forward(X, params)
+    Z1 = X @ params["W1"] + params["b1"]
+    linear_hidden = Z1 @ params["W2"] + params["b2"]
+    linear_hidden = np.exp(linear_hidden - linear_hidden.max(axis=1, keepdims=True))
+    linear_hidden /= linear_hidden.sum(axis=1, keepdims=True)
+    expect_array(probs, expected, "forward(X, params)", name="probs",
+                 diagnose=[matches(linear_hidden, "did you apply ReLU to the hidden layer "
+                                                  "(A1 = relu(Z1))?")])
+
+
+def test_forward_large_inputs(student, reference):
+    """forward() stays finite when the scores are in the tens of thousands"""
+    X, _, params = small_problem(m=5, n_out=3, seed=1)
+    X = X * 1e4  # output scores of order 1e4: exp() overflows unless the maximum is subtracted
+    probs, _ = check_student_forward(student, X, params, 3)
+    expect_array(probs, reference.forward(X, params)[0], "forward(X, params) with large inputs",
+                 name="probs", hints=["subtract each row's maximum score before exponentiating"])
+
+
+@pytest.mark.public
+def test_cross_entropy_value(student, reference):
+    """cross_entropy() is the mean of -log of each sample's true-class probability"""
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(4), size=10)
+    y = rng.integers(0, 4, size=10)
+    call = "cross_entropy(probs, y)"
+    expect_scalar(student.cross_entropy(probs, y), reference.cross_entropy(probs, y), call=call,
+                  diagnose=[scaled_by(10, "average over the samples (np.mean), do not sum"),
+                            matches([-np.mean(np.log(probs))],
+                                    "pick only each sample's true-class probability "
+                                    "probs[np.arange(m), y]"),
+                            negated("the loss is -log(p): did you drop the minus sign?")])
+
+
+@pytest.mark.public
+def test_backward_shapes(student):
+    """backward() returns dW1, db1, dW2, db2 shaped like W1, b1, W2, b2"""
+    X, y, params = small_problem(m=7, n_in=4, n_hidden=6, n_out=3)
+    _, cache = check_student_forward(student, X, params, 3)
+    call = "backward(X, y, params, cache)"
+    grads = expect_keys(student.backward(X, y, params, cache), GRAD_NAMES, call)
+    for name, shape in expected_shapes(params).items():
+        expect_shape(grads["d" + name], shape, call, name="d" + name)
+
+
+@pytest.mark.points(4)
+def test_backward_gradient_check(student):
+    """backward() agrees with numerical gradients of the mean cross-entropy"""
+    X, y, params = small_problem(m=8, n_in=3, n_hidden=5, n_out=3, seed=4)
+    gradient_check(student, X, y, params)
+
+
+def test_backward_single_sample(student):
+    """backward() is also right for a batch of a single sample"""
+    X, y, params = small_problem(m=1, n_in=3, n_hidden=4, n_out=2, seed=5)
+    gradient_check(student, X, y, params)
+
+
+@pytest.mark.public
+def test_sgd_step(student, reference):
+    """sgd_step() returns new parameters p - lr * dp and leaves its inputs unchanged"""
+    _, _, params = small_problem(seed=6)
+    rng = np.random.default_rng(7)
+    grads = {"d" + k: rng.normal(size=np.shape(v)) for k, v in params.items()}
+    call = "sgd_step(params, grads, lr=0.1)"
+    new = expect_inputs_untouched(student.sgd_step, params, grads, 0.1, call=call,
+                                  names=["params", "grads"])
+    expected = reference.sgd_step(params, grads, 0.1)
+    new = expect_keys(new, PARAM_NAMES, call)
+    for name in PARAM_NAMES:
+        expect_array(new[name], expected[name], call, name=name,
+                     diagnose=[matches(params[name] + 0.1 * grads["d" + name],
+                                       "step against the gradient: p - lr * dp"),
+                               matches(params[name] - grads["d" + name],
+                                       "multiply the gradient by the learning rate lr")])
+
+
+@pytest.mark.points(2)
+def test_train_lowers_the_loss(student):
+    """train() records one loss per epoch and the loss goes down"""
+    X, y = xor_blobs(m=120, seed=1)
+    call = "train(X, y, n_hidden=8, lr=0.5, epochs=300)"
+    result = student.train(X, y, n_hidden=8, lr=0.5, epochs=300)
+    expect_true(isinstance(result, (tuple, list)) and len(result) == 2,
+                f"{call}: expected a pair (params, losses)")
+    _, losses = result
+    losses = np.asarray(losses, dtype=np.float64) if isinstance(losses, (list, tuple, np.ndarray)) \
+        else losses
+    losses = expect_shape(losses, (300,), call, name="losses")
+    expect_true(np.all(np.isfinite(losses)), f"{call}: the losses contain NaN or inf")
+    expect_true(losses[-1] < 0.6 * losses[0],
+                f"{call}: the loss went from {losses[0]:.3f} to {losses[-1]:.3f}; it should "
+                "fall well below its starting value — check the sign of the update and that "
+                "each epoch uses the updated parameters")
+
+
+@pytest.mark.points(3)
+def test_train_solves_nonlinear_problem(student, reference):
+    """train() learns a problem no straight line can solve (XOR-like blobs)"""
+    X, y = xor_blobs(m=200, seed=0)
+    call = "train(X, y) with the default settings"
+    result = student.train(X, y)
+    expect_true(isinstance(result, (tuple, list)) and len(result) == 2,
+                f"{call}: expected a pair (params, losses)")
+    params = expect_keys(result[0], PARAM_NAMES, call)
+    for name, shape in (("W1", (2, 16)), ("b1", (16,)), ("W2", (16, 2)), ("b2", (2,))):
+        expect_shape(params[name], shape, call, name=name)
+    # Scored with the reference predict, so a predict() bug is not punished twice.
+    accuracy = float(np.mean(reference.predict(X, params) == y))
+    expect_true(accuracy >= 0.95,
+                f"{call}: the trained network classifies {accuracy:.0%} of the training "
+                "points correctly; it should reach at least 95% — check backward() and that "
+                "train() uses n_hidden, lr and epochs")
+
+
+@pytest.mark.public
+def test_predict_labels(student, reference):
+    """predict() returns the most probable class of each sample as integers"""
+    X, _, params = small_problem(m=12, n_out=4, seed=8)
+    call = "predict(X, params)"
+    labels = expect_labels(student.predict(X, params), 12, call, allowed=range(4))
+    expect_array(labels, reference.predict(X, params), call,
+                 hints=["take np.argmax over the class axis (axis=1)"])

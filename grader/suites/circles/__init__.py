@@ -1,0 +1,1 @@
+"""Hidden suite for the circles exercise: the MLP on concentric circles."""

@@ -1,0 +1,1 @@
+"""Hidden suite for the mnist_ann exercise: the Keras MNIST classifier."""

@@ -1,0 +1,45 @@
+"""Data and the one expensive step of the MNIST suite: training the student's model once.
+
+The training labels go to the student's worker (it needs them to learn); the held-out labels
+never do: test images are preprocessed with dummy labels and scored here with scikit-learn.
+"""
+import numpy as np
+import pytest
+
+from grader.suites.outcome import Once
+
+
+@pytest.fixture(scope="package")
+def mnist(data_source):
+    """MNIST from grader.datasets; its source id picks the thresholds (full or offline subset)."""
+    from grader.datasets import load_mnist
+
+    data = load_mnist()
+    data_source["mnist"] = data.source
+    return data
+
+
+@pytest.fixture(scope="package")
+def trained(student, mnist):
+    """(model, history) from the student's own pipeline: preprocess, build_model, train (5 epochs).
+
+    Run once; a failure is replayed inside every test that needs the model, so each of them
+    fails with the student-facing message instead of erroring in setup.
+    """
+    def pipeline():
+        X, Y = student.preprocess(mnist.x_train, mnist.y_train)
+        model = student.build_model()
+        history = student.train(model, X, Y)  # the API's defaults: epochs=5, batch_size=32
+        return model, history
+    return Once(pipeline)
+
+
+@pytest.fixture(scope="package")
+def held_out_probs(student, mnist, trained):
+    """Predicted class probabilities for the held-out images (their labels stay here)."""
+    def predict():
+        model, _ = trained.get()
+        dummy = np.zeros(len(mnist.x_test), dtype=int)
+        X_test, _ = student.preprocess(mnist.x_test, dummy)
+        return model.predict(X_test, verbose=0)
+    return Once(predict)

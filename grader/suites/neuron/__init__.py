@@ -1,0 +1,1 @@
+"""Hidden suite for the neuron exercise: a single neuron and a dense layer."""
