@@ -21,14 +21,17 @@ EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 def _grade(args: argparse.Namespace) -> int:
     from grader.grading import GraderFault, grade
     from grader.report_html import write_report
+    from grader.sandbox import Limits
     from grader.submission import SubmissionError
 
     submission = Path(args.submission)
     out = Path(args.out) if args.out else assignment.PROJECT_ROOT / "reports" / (
         submission.stem if submission.suffix == ".zip" else submission.resolve().name)
+    limits = Limits(threads=args.threads) if args.threads else None
     try:
         result = grade(submission, exercises=args.exercise, sandbox=args.sandbox,
-                       hide=[out.resolve()], log=sys.stderr if args.verbose else None)
+                       limits=limits, hide=[out.resolve()],
+                       log=sys.stderr if args.verbose else None)
     except SubmissionError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -76,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit with status 1 when the score is below PCT percent")
     g.add_argument("--sandbox", choices=("auto", "bubblewrap", "reduced"), default=None,
                    help="sandbox mode (default: bubblewrap when installed; env GRADER_SANDBOX)")
+    g.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads for the student's TensorFlow/BLAS (default: all cores)")
     g.add_argument("-v", "--verbose", action="store_true", help="show the suites' pytest log")
     g.set_defaults(func=_grade)
 
