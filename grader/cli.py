@@ -21,6 +21,7 @@ EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 def _grade(args: argparse.Namespace) -> int:
     from grader.grading import GraderFault, grade
     from grader.report_html import write_report
+    from grader.report_notebook import render_notebooks
     from grader.sandbox import Limits
     from grader.submission import SubmissionError
 
@@ -30,7 +31,7 @@ def _grade(args: argparse.Namespace) -> int:
     limits = Limits(threads=args.threads) if args.threads else None
     try:
         result = grade(submission, exercises=args.exercise, sandbox=args.sandbox,
-                       limits=limits, hide=[out.resolve()],
+                       limits=limits, hide=[out.resolve()], artifacts=out,
                        log=sys.stderr if args.verbose else None)
     except SubmissionError as exc:
         print(f"grader: {exc}", file=sys.stderr)
@@ -38,8 +39,9 @@ def _grade(args: argparse.Namespace) -> int:
     except GraderFault as exc:
         print(f"grader: internal error — {exc}", file=sys.stderr)
         return EXIT_FAULT
+    links = render_notebooks(result, out)
     result.write(out / "result.json")
-    report = write_report(result, out)
+    report = write_report(result, out, links=links)
     _print_summary(result, report)
     if args.fail_under is not None and result.percent < args.fail_under:
         print(f"score {result.percent:.1f}% is below --fail-under {args.fail_under:g}%")

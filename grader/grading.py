@@ -20,6 +20,7 @@ import pytest
 from grader import assignment
 from grader.locate import locate
 from grader.pytest_plugin import GradingPlugin
+from grader.report_notebook import save_executed_notebook
 from grader.results import ExerciseResult, Result
 from grader.sandbox import Limits, default_hidden_paths, detect_mode
 from grader.submission import open_submission
@@ -44,10 +45,12 @@ def library_versions() -> dict[str, str]:
 
 def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = None,
           limits: Limits | None = None, sandbox: str | None = None,
-          hide: Iterable[Path] = (), log: io.TextIOBase | None = None) -> Result:
+          hide: Iterable[Path] = (), log: io.TextIOBase | None = None,
+          artifacts: Path | None = None) -> Result:
     """Grade ``submission`` (a folder or .zip) and return its result; never raises for
     anything the submission does. Raises SubmissionError when it cannot be opened at all
-    and GraderFault when the grader itself breaks."""
+    and GraderFault when the grader itself breaks. Executed notebooks are kept under
+    ``artifacts`` (the output folder) when given."""
     started = time.perf_counter()
     names = list(assignment.EXERCISE_NAMES if exercises is None else exercises)
     for name in names:
@@ -72,7 +75,11 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
         t_suites = time.perf_counter() - t_suites
         if log is not None:
             log.write(buffer.getvalue())
-        if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        # every test deselected is normal when no exercise could run (an empty submission)
+        decided = all(run.tests for run in plugin.runs.values())
+        ok = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) + (
+            (pytest.ExitCode.NO_TESTS_COLLECTED,) if decided else ())
+        if code not in ok:
             raise GraderFault(f"the hidden suites did not run (pytest exit code {int(code)}):\n"
                               f"{buffer.getvalue()[-3000:]}")
 
@@ -94,6 +101,8 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
         elif run.import_error:
             ex.status, ex.message = "error", run.import_error
         module = run.module
+        if module is not None and module.executed_notebook and artifacts is not None:
+            ex.notebook = save_executed_notebook(module.executed_notebook, artifacts, name)
         if module is not None:
             ex.output = module.output[-MAX_OUTPUT_CHARS:]
             ex.timings = {"worker_start": round(module.time_starting, 3),

@@ -277,6 +277,7 @@ class StudentModule:
         self._copy: Path | None = None
         self._released: list[int] = []
         self.names: list[str] = []
+        self.executed_notebook: str | None = None  # JSON text from the worker: untrusted
         self.time_in_worker = 0.0
         self.time_starting = 0.0
         self.time_importing = 0.0
@@ -304,9 +305,15 @@ class StudentModule:
         self._generation += 1
         path = f"{self._worker.student_root}/{self._file_rel}"
         try:
-            self.names = self._request("import", None, [path, self._exercise],
-                                       label=f"loading {self._file_rel}")
+            loaded = self._request("import", None,
+                                   [path, self._exercise, {"cell_timeout": self._call_timeout}],
+                                   label=f"loading {self._file_rel}")
             self.time_starting += time.perf_counter() - t0
+            if not isinstance(loaded, dict) or not isinstance(loaded.get("names"), list):
+                raise ProtocolViolation(f"loading {self._file_rel} gave a malformed reply")
+            self.names = [n for n in loaded["names"] if isinstance(n, str)]
+            if self.executed_notebook is None and isinstance(loaded.get("notebook"), str):
+                self.executed_notebook = loaded["notebook"]  # the first execution is the one
         except StudentProblem as exc:  # raised, crashed or hung while importing
             err = ImportFailed(str(exc), exc.call)
             if isinstance(exc, StudentError):
@@ -377,8 +384,8 @@ class StudentModule:
             except Exception:  # noqa: BLE001 - release is best effort
                 pass
         timeout = min(self._call_timeout, remaining)
-        if op == "import":
-            timeout = min(max(timeout, 60.0), remaining)
+        if op == "import":  # a notebook runs all its cells in this one request
+            timeout = min(max(2 * self._call_timeout, 60.0), remaining)
         t0 = time.perf_counter()
         try:
             reply, bufs = worker.exchange(header, buffers, timeout)

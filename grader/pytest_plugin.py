@@ -24,6 +24,7 @@ from grader.locate import Located
 from grader.proxy import ImportFailed, StudentModule, StudentProblem
 from grader.results import TestResult
 from grader.sandbox import Limits, Mode
+from grader.submission import notebook_problem
 
 SOLUTIONS_DIR = Path(os.environ.get("GRADER_SOLUTIONS", assignment.PROJECT_ROOT / "solutions"))
 
@@ -87,6 +88,11 @@ class GradingPlugin:
         self.submission_dir = submission_dir
         self.mode, self.limits, self.hidden = mode, limits, hidden
         self.runs = {name: ExerciseRun(loc) for name, loc in located.items()}
+        for run in self.runs.values():
+            path = run.located.path
+            problem = notebook_problem(path) if path and path.suffix == ".ipynb" else None
+            if problem:
+                run.import_error = f"Your notebook could not be run: {problem}."
         self.data_sources: dict[str, str] = {}
         self.current = ""
         self._fractions: dict[str, float] = {}
@@ -108,6 +114,11 @@ class GradingPlugin:
             if not run.located.found:
                 run.tests.append(self._result(item, "failed", 0.0,
                                               f"Not graded: {run.located.reason}."))
+                continue
+            if run.import_error:  # known unusable before any worker starts
+                run.tests.append(self._result(item, "failed", 0.0,
+                                              f"Not run: {run.located.rel} could not be "
+                                              f"loaded (see above)."))
                 continue
             keep.append(item)
         items[:] = keep

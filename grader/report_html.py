@@ -82,6 +82,7 @@ class ExerciseView:
     output_note: str
     duration: str
     links: list[tuple[str, str | None]]          # (label, href or None when refused)
+    notebook: str = ""                           # how the notebook's execution went
 
 
 @dataclass
@@ -310,8 +311,28 @@ def _exercise_view(index: int, ex: ExerciseResult, links: Sequence[Any], figure_
         metrics=[(str(k), format_metric(v)) for k, v in (ex.metrics or {}).items()],
         figures=figures, tests=tests, outcome_counts=_counts(t.outcome for t in tests),
         output=output, output_note=output_note, duration=format_duration(ex.duration),
-        links=link_views,
+        links=link_views, notebook=notebook_summary(ex.notebook),
     )
+
+
+def notebook_summary(info: Any) -> str:
+    """One line on how the notebook's execution went, from result.json's ``notebook``."""
+    if not isinstance(info, dict) or not info:
+        return ""
+    parts = [f"{info.get('cells_run', 0)} of {info.get('code_cells', 0)} code cells ran"]
+    errors = info.get("errors") or []
+    if errors:
+        cells = ", ".join(f"{e.get('cell')} ({e.get('error')})" for e in errors[:8]
+                          if isinstance(e, dict))
+        parts.append(f"{len(errors)} raised: cell {cells}")
+    if info.get("timeouts"):
+        parts.append(f"timed out: cell {', '.join(map(str, info['timeouts'][:8]))}")
+    if info.get("skipped"):
+        parts.append(f"not run (try-it examples): cell "
+                     f"{', '.join(map(str, info['skipped'][:8]))}")
+    if info.get("render_error"):
+        parts.append(str(info["render_error"]))
+    return "; ".join(parts)
 
 
 def build_view(result: Result, links: Mapping[str, Sequence[Any]] | None = None) -> ReportView:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 # Outcome of one test. "partial" is a threshold test between its floor and its target.
 OUTCOMES = ("passed", "partial", "failed", "error", "skipped")
@@ -52,6 +52,9 @@ class ExerciseResult:
     output: str = ""             # captured (truncated) stdout/stderr of the student's code
     duration: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    # a notebook submission: {"executed": "notebooks/<name>.ipynb", "code_cells", "cells_run",
+    # "errors": [{"cell", "error"}], "timeouts": [cell numbers], "skipped": [cell numbers]}
+    notebook: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

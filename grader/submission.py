@@ -147,3 +147,34 @@ def _escapes(root: Path, path: Path, skipped: list[str], rel: Path) -> bool:
         skipped.append(f"{rel}: symbolic link to outside the submission")
         return True
     return False
+
+
+def notebook_problem(path: Path) -> str | None:
+    """Why a notebook file cannot be executed at all (None when it can), for the student.
+
+    Parsing JSON is safe in the grader; only nbformat 4 with a list of cells is accepted.
+    Everything else students do to a notebook (reordered, split or duplicated cells,
+    duplicate ids, another kernel name, any 4.x minor version) is left to execution.
+    """
+    import json
+
+    name = path.name
+    raw = path.read_bytes()
+    if not raw.strip():
+        return f"{name} is empty — save the notebook in Jupyter and submit it again"
+    try:
+        nb = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        return f"{name} is not a text file (a binary file named .ipynb?) — submit the " \
+               f"notebook saved from Jupyter"
+    except ValueError as exc:
+        return f"{name} is not valid notebook JSON ({exc}) — was it edited by hand or cut " \
+               f"short? Open it in Jupyter, fix or re-save it, and submit again"
+    if not isinstance(nb, dict):
+        return f"{name} is not a notebook (its JSON is not an object)"
+    if nb.get("nbformat") != 4:
+        return f"{name} is in nbformat {nb.get('nbformat')!r}; the grader reads nbformat 4 " \
+               f"— open it in a current Jupyter and save it again"
+    if not isinstance(nb.get("cells"), list):
+        return f"{name} has no list of cells — save it again from Jupyter"
+    return None

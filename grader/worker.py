@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
-import linecache
 import os
 import random
 import socket
@@ -55,49 +53,23 @@ def drop_privileges(uid: int, gid: int) -> None:
         raise SystemExit("worker could not drop privileges")
 
 
-def load_student_module(path: str, name: str) -> types.ModuleType:
-    """Import the student's ``.py`` file, or run a notebook's code cells, as module ``name``."""
+def load_student_module(path: str, name: str, cell_timeout: float = 60.0):
+    """Import the student's ``.py`` file, or execute a notebook's cells, as module ``name``.
+
+    Returns the module and, for a notebook, the executed notebook (dict) with its outputs.
+    """
     module = types.ModuleType(name)
     module.__file__ = path
     sys.modules[name] = module
     if path.endswith(".ipynb"):
-        for label, code in _notebook_code_cells(path):
-            _exec_source(code, label, module)
-    else:
-        with open(path, "rb") as fh:
-            source = fh.read()
-        _exec_source(source, path, module)
-    return module
+        from grader.worker_notebook import execute_notebook
 
-
-def _exec_source(source: str | bytes, filename: str, module: types.ModuleType) -> None:
-    if isinstance(source, str):
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)
-
-
-def _notebook_code_cells(path: str):
-    """The code cells of a notebook, with IPython-only lines (magics, shell escapes) disabled."""
+        return module, execute_notebook(path, module, cell_timeout=cell_timeout)
     with open(path, "rb") as fh:
-        nb = json.loads(fh.read().decode("utf-8"))
-    base = os.path.basename(path)
-    cells = nb.get("cells") if isinstance(nb, dict) else None
-    if not isinstance(cells, list):
-        raise ValueError(f"{base} is not an nbformat v4 notebook (no 'cells' list)")
-    number = 0
-    for cell in cells:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        number += 1
-        meta = cell.get("metadata")
-        grader_meta = meta.get("grader") if isinstance(meta, dict) else None
-        if isinstance(grader_meta, dict) and grader_meta.get("role") == "example":
-            continue  # the template's "try it" cell: it may train a model; grading calls instead
-        src = cell.get("source", "")
-        src = "".join(src) if isinstance(src, list) else str(src)
-        lines = [("pass  # " + line) if line.lstrip().startswith(("%", "!")) else line
-                 for line in src.splitlines()]
-        yield f"{base} [code cell {number}]", "\n".join(lines) + "\n"
+        source = fh.read()
+    code = compile(source, path, "exec", dont_inherit=True)
+    exec(code, module.__dict__)
+    return module, None
 
 
 def describe_exception(exc: BaseException, student_files: tuple[str, ...]) -> dict:
@@ -183,11 +155,18 @@ class Server:
         self.student_files = (student_root.rstrip("/") + "/",)
 
     # --- ops -------------------------------------------------------------------------------
-    def op_import(self, path: str, name: str):
-        base = os.path.basename(path)
-        self.student_files = self.student_files + (base + " [code cell",)
-        self.module = load_student_module(path, name)
-        return sorted(k for k in vars(self.module) if not k.startswith("_"))
+    def op_import(self, path: str, name: str, options: dict | None = None):
+        options = options or {}
+        self.student_files = self.student_files + ("<ipython-input-", "/tmp/ipykernel")
+        self.module, executed = load_student_module(
+            path, name, float(options.get("cell_timeout", 60.0)))
+        names = sorted(k for k in vars(self.module) if not k.startswith("_"))
+        notebook = None
+        if executed is not None:
+            from grader.worker_notebook import notebook_json
+
+            notebook = notebook_json(executed)
+        return {"names": names, "notebook": notebook}
 
     def op_getattr(self, target, name: str):
         return getattr(target, name)
