@@ -21,7 +21,10 @@ EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 def _grade(args: argparse.Namespace) -> int:
     from grader.grading import GraderFault, grade
     from grader.report_html import write_report
+    from grader.manual import (ManualGradesError, apply_grades, carry_over, check_grades,
+                               read_grades)
     from grader.report_notebook import render_notebooks
+    from grader.results import Result
     from grader.sandbox import Limits
     from grader.submission import SubmissionError
 
@@ -29,6 +32,12 @@ def _grade(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else assignment.PROJECT_ROOT / "reports" / (
         submission.stem if submission.suffix == ".zip" else submission.resolve().name)
     limits = Limits(threads=args.threads) if args.threads else None
+    try:
+        grades = read_grades(Path(args.manual)) if args.manual else []
+        check_grades(grades, Path(args.manual or "."))
+    except ManualGradesError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         result = grade(submission, exercises=args.exercise, sandbox=args.sandbox,
                        limits=limits, hide=[out.resolve()], artifacts=out,
@@ -39,6 +48,16 @@ def _grade(args: argparse.Namespace) -> int:
     except GraderFault as exc:
         print(f"grader: internal error — {exc}", file=sys.stderr)
         return EXIT_FAULT
+    try:
+        carry_over(result, Result.read(out / "result.json"))
+    except (ValueError, OSError):
+        pass  # no earlier result (or an unreadable one): nothing to keep
+    try:
+        apply_grades(result, grades, Path(args.manual)) if grades else None
+    except ManualGradesError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    result.total()
     links = render_notebooks(result, out)
     result.write(out / "result.json")
     report = write_report(result, out, links=links)
@@ -57,6 +76,8 @@ def _print_summary(result, report: Path) -> None:
         failed = sum(t.outcome not in ("passed",) for t in ex.tests)
         note = ex.status if ex.status != "graded" else (
             f"{failed} test(s) lost points" if failed else "all tests passed")
+        if ex.manual_pending:
+            note += f"; written answers await manual grading ({ex.manual_pending:g} points)"
         print(f"  {ex.name:<11} {ex.score:>6g}/{ex.max_score:<6g} {note}")
     print(f"report: {report}")
 
@@ -81,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit with status 1 when the score is below PCT percent")
     g.add_argument("--sandbox", choices=("auto", "bubblewrap", "reduced"), default=None,
                    help="sandbox mode (default: bubblewrap when installed; env GRADER_SANDBOX)")
+    g.add_argument("--manual", metavar="FILE",
+                   help="manual points for written answers (YAML, CSV or JSON rows: exercise, "
+                   "question, points, comment); kept across regrades")
     g.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for the student's TensorFlow/BLAS (default: all cores)")
     g.add_argument("-v", "--verbose", action="store_true", help="show the suites' pytest log")

@@ -19,6 +19,7 @@ import pytest
 
 from grader import assignment
 from grader.locate import locate
+from grader.manual import extract_answers
 from grader.pytest_plugin import GradingPlugin
 from grader.report_notebook import save_executed_notebook
 from grader.results import ExerciseResult, Result
@@ -26,11 +27,20 @@ from grader.sandbox import Limits, default_hidden_paths, detect_mode
 from grader.submission import open_submission
 
 SUITE_INI = assignment.SUITES_DIR / "pytest.ini"
-MAX_OUTPUT_CHARS = 20_000
+MAX_OUTPUT_CHARS = 80_000  # above Limits.output_bytes: one worker's output is never cut twice
 
 
 class GraderFault(RuntimeError):
     """The grader itself failed (a broken suite, a pytest internal error): not the student."""
+
+
+def _clip(text: str, limit: int) -> str:
+    """Head and tail of long output, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return (f"{text[:half]}\n... [{len(text) - 2 * half:,} characters of output not kept] "
+            f"...\n{text[-half:]}")
 
 
 def library_versions() -> dict[str, str]:
@@ -64,6 +74,8 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
 
     with open_submission(submission) as root:
         located = {name: locate(root, name) for name in names}
+        answers = {name: extract_answers(loc.path, name) for name, loc in located.items()
+                   if loc.path is not None and loc.path.suffix == ".ipynb"}
         plugin = GradingPlugin(root, located, mode, limits, hidden)
         suite_dirs = [str(assignment.SUITES_DIR / n) for n in names]
         args = suite_dirs + ["-c", str(SUITE_INI), "--rootdir", str(assignment.SUITES_DIR),
@@ -84,7 +96,7 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
                               f"{buffer.getvalue()[-3000:]}")
 
     result = Result(
-        submission=submission.name,
+        submission=submission.resolve().name,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         sandbox=mode.as_dict(limits),
         data_sources=dict(plugin.data_sources),
@@ -95,7 +107,8 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
         run = plugin.runs[name]
         ex = ExerciseResult(name=name, status="graded", file=run.located.rel,
                             located_because=run.located.reason, tests=run.tests,
-                            metrics=run.metrics, figures=run.figures)
+                            metrics=run.metrics, figures=run.figures,
+                            manual=answers.get(name, []))
         if not run.located.found:
             ex.status, ex.message = "missing", f"No file for this exercise: {run.located.reason}."
         elif run.import_error:
@@ -104,7 +117,7 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
         if module is not None and module.executed_notebook and artifacts is not None:
             ex.notebook = save_executed_notebook(module.executed_notebook, artifacts, name)
         if module is not None:
-            ex.output = module.output[-MAX_OUTPUT_CHARS:]
+            ex.output = _clip(module.output, MAX_OUTPUT_CHARS)
             ex.timings = {"worker_start": round(module.time_starting, 3),
                           "student_calls": round(module.time_in_worker, 3)}
             worker_total += module.time_starting + module.time_in_worker

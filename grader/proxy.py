@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -156,13 +157,18 @@ class WorkerProcess:
         parent, child = socket.socketpair()
         spec = launch_spec(mode, submission_copy, child.fileno(), limits, hidden, preload,
                            self._home, uid)
+        # reduced mode has no PID namespace: a process that leaves the worker's session is
+        # found again by this mark in its environment when the worker is stopped
+        self._mark = f"GRADER_WORKER={secrets.token_hex(12)}"
+        if spec.env is not None and mode.name != "bubblewrap":
+            spec.env["GRADER_WORKER"] = self._mark.split("=", 1)[1]
         self.student_root = spec.student_root
         t0 = time.perf_counter()
         try:
             self.proc = subprocess.Popen(
                 spec.argv, env=spec.env, preexec_fn=spec.preexec, pass_fds=(spec.pass_fd,),
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                close_fds=True)
+                close_fds=True, cwd="/")
         finally:
             child.close()
         self.sock = parent
@@ -218,6 +224,10 @@ class WorkerProcess:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:  # pragma: no cover
             pass
+        if self.mode.name != "bubblewrap":
+            _kill_marked(self._mark.encode())
+
+
 
     def close(self) -> None:
         if self.alive:
@@ -232,6 +242,25 @@ class WorkerProcess:
         self.output.join(5)
         if self._home is not None:
             shutil.rmtree(self._home, ignore_errors=True)
+
+
+def _kill_marked(mark: bytes, rounds: int = 5) -> None:
+    """Kill every process whose environment carries ``mark`` (children that escaped the
+    worker's process group with setsid). bubblewrap's PID namespace makes this unnecessary."""
+    for _ in range(rounds):
+        found = False
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                if mark in (entry / "environ").read_bytes().split(b"\0"):
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    found = True
+            except (OSError, ValueError):
+                continue
+        if not found:
+            return
+        time.sleep(0.05)
 
 
 # --------------------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ class ExerciseView:
     duration: str
     links: list[tuple[str, str | None]]          # (label, href or None when refused)
     notebook: str = ""                           # how the notebook's execution went
+    manual: list[dict] = field(default_factory=list)  # written answers, formatted
 
 
 @dataclass
@@ -312,7 +313,19 @@ def _exercise_view(index: int, ex: ExerciseResult, links: Sequence[Any], figure_
         figures=figures, tests=tests, outcome_counts=_counts(t.outcome for t in tests),
         output=output, output_note=output_note, duration=format_duration(ex.duration),
         links=link_views, notebook=notebook_summary(ex.notebook),
+        manual=[_manual_view(m) for m in ex.manual if isinstance(m, dict)],
     )
+
+
+def _manual_view(m: dict) -> dict:
+    """A written answer for the card: every string from result.json stays plain text."""
+    graded = m.get("points") is not None
+    state = "graded" if graded else ("pending" if m.get("answered") else "unanswered")
+    return {"state": state, "question": str(m.get("question", "")),
+            "prompt": str(m.get("prompt", "")), "answer": str(m.get("answer", "")),
+            "points": format_number(m.get("points")) if graded else "–",
+            "max_points": format_number(m.get("max_points")),
+            "comment": str(m.get("comment") or ""), "note": str(m.get("note") or "")}
 
 
 def notebook_summary(info: Any) -> str:

@@ -55,6 +55,14 @@ class ExerciseResult:
     # a notebook submission: {"executed": "notebooks/<name>.ipynb", "code_cells", "cells_run",
     # "errors": [{"cell", "error"}], "timeouts": [cell numbers], "skipped": [cell numbers]}
     notebook: dict[str, Any] = field(default_factory=dict)
+    # written answers for manual grading (grader/manual.py): {"question", "prompt",
+    # "max_points", "answer", "answered", "points" (None until graded), "comment", ...}
+    manual: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def manual_pending(self) -> float:
+        """Points of written answers still waiting for a grader."""
+        return sum(m["max_points"] for m in self.manual if m.get("points") is None)
 
 
 @dataclass
@@ -72,10 +80,17 @@ class Result:
 
     # ---- derived -------------------------------------------------------------------------
     def total(self) -> None:
-        """Recompute exercise and submission totals from the tests."""
+        """Recompute totals from the tests and the manually graded answers.
+
+        A written answer counts (points and maximum) once it has been graded; until then it
+        is pending (ExerciseResult.manual_pending), so automatic grading alone can be full.
+        """
         for ex in self.exercises:
-            ex.score = _round(sum(t.points for t in ex.tests))
-            ex.max_score = _round(sum(t.max_points for t in ex.tests)) or ex.max_score
+            graded = [m for m in ex.manual if m.get("points") is not None]
+            ex.score = _round(sum(t.points for t in ex.tests) +
+                              sum(float(m["points"]) for m in graded))
+            ex.max_score = _round(sum(t.max_points for t in ex.tests) +
+                                  sum(float(m["max_points"]) for m in graded)) or ex.max_score
         self.score = _round(sum(e.score for e in self.exercises))
         self.max_score = _round(sum(e.max_score for e in self.exercises))
 

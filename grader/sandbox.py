@@ -92,6 +92,10 @@ def _reduced(why: str) -> Mode:
     notes.append("worker runs as its own unprivileged uid with a process limit" if drop else
                  "worker runs as the grading user: it can write wherever that user can, and "
                  "the process limit is not enforced")
+    if root and not drop:
+        notes.append("that user is root: student code can read the environment (secrets) of "
+                     "other processes and overwrite the grader's own output; use bubblewrap "
+                     "for untrusted code")
     return Mode("reduced", why, drops_privileges=drop, notes=tuple(notes))
 
 
@@ -181,8 +185,9 @@ def bwrap_args(student_dir: Path, hidden: list[Path], env: dict[str, str]) -> li
             continue
         args += (["--tmpfs", str(path)] if path.is_dir()
                  else ["--ro-bind", "/dev/null", str(path)])
-    args += ["--bind", str(student_dir), SANDBOX_STUDENT_ROOT, "--chdir", SANDBOX_STUDENT_ROOT,
-             "--clearenv"]
+    # start in / : the submission must not be on sys.path while the worker is still
+    # privileged (a student's grader/ or json.py would be imported); the worker chdirs later
+    args += ["--bind", str(student_dir), SANDBOX_STUDENT_ROOT, "--chdir", "/", "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     if os.geteuid() == 0:
@@ -260,7 +265,10 @@ def launch_spec(mode: Mode, student_dir: Path, fd: int, limits: Limits,
                 home: Path | None = None, uid: int | None = None) -> LaunchSpec:
     """Everything needed to start a worker for ``student_dir`` with socket ``fd``."""
     hidden = default_hidden_paths() if hidden is None else hidden
-    worker = [sys.executable, "-s", "-B", "-u", "-m", "grader.worker", "--fd", str(fd)]
+    # -P (3.11+): not even the working directory goes on sys.path before privileges drop
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    worker = [sys.executable, "-s", "-B", "-u", *safe_path, "-m", "grader.worker",
+              "--fd", str(fd)]
     if uid is not None:
         worker += ["--uid", str(uid), "--gid", str(uid)]
     if preload:

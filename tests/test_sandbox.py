@@ -224,7 +224,7 @@ def test_bwrap_hides_for_real_and_the_interpreter_still_runs(tmp_path):
         "except OSError as exc:\n"
         "    print(type(exc).__name__)\n"
         "print(os.environ.get('MARK'), os.environ.get('HOME'))\n"
-        "print(sorted(os.listdir('.')))\n"
+        f"print(sorted(os.listdir({sandbox.SANDBOX_STUDENT_ROOT!r})), os.getcwd())\n"
         "import grader.wire\n"
         "print('ok')\n")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
@@ -234,5 +234,6 @@ def test_bwrap_hides_for_real_and_the_interpreter_still_runs(tmp_path):
     lines = done.stdout.splitlines()
     assert lines[0] == "[]"                              # the suites folder is empty
     assert lines[1] in ("0", "PermissionError")         # /dev/null on a nodev mount
-    assert lines[2:] == ["inside None", "['mine.py']", "ok"]
+    # the submission is mounted, but the worker starts in / so it is not on sys.path yet
+    assert lines[2:] == ["inside None", "['mine.py'] /", "ok"]
     assert solution.stat().st_size > 0 and any(SUITES_DIR.iterdir())   # only hidden inside

@@ -1,0 +1,52 @@
+"""Hostile submission: correct neuron.py plus a numpy.py that shadows the real numpy for any
+Python process started with this folder first on sys.path -- which is what ``python -m grader
+grade .`` does when run from inside the submission (``-m`` puts the working directory first). In
+the grader's own process it would see the grader's environment (GITHUB_TOKEN) and could rewrite
+any result; here it only leaves a marker file (hostile_params.json "marker_file") and hands over
+to the real numpy, so grading goes on as if nothing happened.
+
+Expected: no module of the submission is ever imported by the grader's process.
+"""
+
+import numpy as np
+
+
+def relu(z):
+    return np.maximum(np.asarray(z, dtype=float), 0.0)
+
+
+def sigmoid(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def tanh(z):
+    return np.tanh(np.asarray(z, dtype=float))
+
+
+def step(z):
+    return np.where(np.asarray(z) >= 0, 1.0, 0.0)
+
+
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    exps = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return exps / np.sum(exps, axis=-1, keepdims=True)
+
+
+def neuron_forward(x, w, b, activation="sigmoid"):
+    functions = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "step": step,
+                 "linear": lambda z: np.asarray(z, dtype=float)}
+    if activation not in functions:
+        raise ValueError(f"unknown activation {activation!r}; choose one of: "
+                         f"{', '.join(functions)}")
+    z = np.asarray(x, dtype=float) @ np.asarray(w, dtype=float) + b
+    out = functions[activation](z)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def dense_forward(X, W, b, activation="relu"):
+    if activation == "softmax":
+        return softmax(np.asarray(X, dtype=float) @ np.asarray(W, dtype=float) + b)
+    return neuron_forward(X, W, b, activation)

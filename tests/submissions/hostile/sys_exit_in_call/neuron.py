@@ -1,0 +1,53 @@
+"""Hostile submission: relu() calls sys.exit(0) and step() raises KeyboardInterrupt.
+
+Both are BaseExceptions that would end a naive worker or abort the grader's own pytest run if
+they crossed the boundary as themselves. Expected: only the tests using relu or step lose
+points; the worker and the grader keep going. Everything but the attack is the reference
+solution, so any points lost come from the attack alone.
+"""
+
+import sys
+
+import numpy as np
+
+
+def relu(z):
+    print("hostile:sys_exit_in_call exiting", flush=True)
+    sys.exit(0)
+
+
+def sigmoid(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def tanh(z):
+    return np.tanh(np.asarray(z, dtype=float))
+
+
+def step(z):
+    raise KeyboardInterrupt("hostile:sys_exit_in_call interrupt")
+
+
+def softmax(z):
+    z = np.asarray(z, dtype=float)
+    exps = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return exps / np.sum(exps, axis=-1, keepdims=True)
+
+
+def neuron_forward(x, w, b, activation="sigmoid"):
+    functions = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "step": step,
+                 "linear": lambda z: np.asarray(z, dtype=float)}
+    if activation not in functions:
+        raise ValueError(f"unknown activation {activation!r}; choose one of: "
+                         f"{', '.join(functions)}")
+    z = np.asarray(x, dtype=float) @ np.asarray(w, dtype=float) + b
+    out = functions[activation](z)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def dense_forward(X, W, b, activation="relu"):
+    if activation == "softmax":
+        return softmax(np.asarray(X, dtype=float) @ np.asarray(W, dtype=float) + b)
+    return neuron_forward(X, W, b, activation)
