@@ -1,0 +1,98 @@
+"""Employee attrition (IBM HR data): will an employee leave? A binary classifier in Keras.
+
+Each row describes one employee (age, income, job role, overtime, ...); the target
+column "Attrition" is "Yes" (left) or "No". Only about 16% left, so a model that
+always says "No" is 84% accurate and useless: we judge it by ROC-AUC instead, the
+probability that a random leaver gets a higher score than a random stayer.
+
+Networks need numbers of similar size, so we preprocess:
+- text (categorical) columns -> one-hot columns, one 0/1 column per category;
+- numeric columns -> standardised, (x - mean) / std.
+The means, stds and category lists are FITTED ON THE TRAINING DATA ONLY and then
+applied unchanged to the test data. Fitting on the test data too would leak
+information about it into training and make the test score optimistic; at
+prediction time a single new employee has no "test set" to fit on anyway.
+
+The network: n_features -> Dense(16, relu) -> Dense(1, sigmoid). The sigmoid
+output p = 1 / (1 + exp(-z)) is the predicted probability of leaving; training
+minimises the binary cross-entropy -[y log p + (1 - y) log(1 - p)] with Adam
+(w_new = w_old - lr * dL/dw, with adaptive step sizes). Class weights make each
+rare "Yes" count as much, in total, as all the "No"s.
+"""
+import keras
+import numpy as np
+from keras import layers
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.class_weight import compute_class_weight
+
+
+def encode_target(df):
+    """The target as integers: 1 where df["Attrition"] == "Yes", else 0; shape (m,)."""
+    # BEGIN SOLUTION
+    return (df["Attrition"] == "Yes").to_numpy().astype(int)
+    # END SOLUTION
+
+
+def preprocess(train_df, test_df):
+    """Features for the network: returns (X_train, X_test), dense float64 arrays.
+
+    Drop "Attrition" if present (it is the answer). One-hot encode the non-numeric
+    columns (OneHotEncoder(handle_unknown="ignore"), so a category unseen in training
+    does not crash) and scale the numeric ones (StandardScaler). A
+    sklearn.compose.ColumnTransformer does both. Fit it on train_df only, then
+    transform both frames: same columns, in the same order, for both.
+    """
+    # BEGIN SOLUTION
+    train_X = train_df.drop(columns=["Attrition"], errors="ignore")
+    test_X = test_df.drop(columns=["Attrition"], errors="ignore")
+    numeric = train_X.select_dtypes(include="number").columns.tolist()
+    categorical = train_X.select_dtypes(exclude="number").columns.tolist()
+    transformer = ColumnTransformer(
+        [
+            ("numeric", StandardScaler(), numeric),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
+        ],
+        sparse_threshold=0.0,  # always return a dense array
+    )
+    X_train = transformer.fit_transform(train_X)
+    X_test = transformer.transform(test_X)
+    return np.asarray(X_train, dtype=np.float64), np.asarray(X_test, dtype=np.float64)
+    # END SOLUTION
+
+
+def build_model(n_features):
+    """A compiled Keras model: n_features -> Dense(16, relu) -> Dense(1, sigmoid).
+
+    Compile with optimizer="adam" and loss="binary_crossentropy"; metrics can
+    include "accuracy" and keras.metrics.AUC(). Returns the model.
+    """
+    # BEGIN SOLUTION
+    model = keras.Sequential([
+        keras.Input((n_features,)),
+        layers.Dense(16, activation="relu"),
+        layers.Dense(1, activation="relu"),  # BUG: should be sigmoid (a probability)
+    ])
+    model.compile(
+        optimizer="adam",
+        loss="mse",  # BUG: should be binary_crossentropy
+        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+    )
+    return model
+    # END SOLUTION
+
+
+def train(model, X, y, epochs=30, batch_size=32):
+    """Fit the model on (X, y) and return the keras History (verbose=0).
+
+    The classes are imbalanced; class_weight={0: w0, 1: w1} with "balanced" weights
+    (sklearn.utils.class_weight.compute_class_weight) makes the rare class count more.
+    """
+    # BEGIN SOLUTION
+    classes = np.unique(y)
+    weights = compute_class_weight("balanced", classes=classes, y=y)
+    class_weight = {int(c): float(w) for c, w in zip(classes, weights)}
+    return model.fit(
+        X, y, epochs=epochs, batch_size=batch_size, class_weight=class_weight, verbose=0
+    )
+    # END SOLUTION
