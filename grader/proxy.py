@@ -57,7 +57,22 @@ class StudentError(StudentProblem):
             return f"Not implemented yet: {self.call or 'this function'} still raises " \
                    f"NotImplementedError."
         where = f"{self.call} raised" if self.call else "Your code raised"
-        return f"{where} {self.type_name}.\n{self.student_traceback}".rstrip()
+        text = f"{where} {self.type_name}.\n{self.student_traceback}".rstrip()
+        hint = _shape_hint(self.student_traceback) if self.type_name == "ValueError" else ""
+        return f"{text}\n{hint}" if hint else text
+
+
+_SHAPE_ERRORS = ("mismatch in its core dimension", "not aligned", "could not be broadcast",
+                 "shapes mismatch")
+
+
+def _shape_hint(text: str) -> str:
+    """numpy's shape errors, said as a student's likely mistake."""
+    if not any(marker in text for marker in _SHAPE_ERRORS):
+        return ""
+    return ("Hint: two arrays in this computation have shapes that do not fit together. "
+            "Print their .shape: a transposed matrix (W.T), a product in the wrong order "
+            "(W @ X instead of X @ W), or a missing axis?")
 
 
 class ImportFailed(StudentError):
