@@ -32,7 +32,7 @@ def questions_for(exercise: str, path: Path = QUESTIONS_FILE) -> list[dict]:
 
 def _text(cell: dict) -> str:
     src = cell.get("source", "")
-    return ("".join(src) if isinstance(src, list) else str(src)).strip()
+    return ("".join(map(str, src)) if isinstance(src, list) else str(src)).strip()
 
 
 def _grader_meta(cell: dict) -> dict:
@@ -50,7 +50,7 @@ def extract_answers(notebook: Path, exercise: str,
     try:
         nb = json.loads(notebook.read_bytes().decode("utf-8-sig"))
         cells = [c for c in nb.get("cells", []) if isinstance(c, dict)]
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         cells = []
     answers = []
     for q in questions:

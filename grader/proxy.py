@@ -489,7 +489,7 @@ class StudentModule:
         try:
             value = self._request("getattr", None, [name], label=f"{name}")
         except StudentError as exc:
-            if exc.type_name == "AttributeError":
+            if exc.type_name == "AttributeError" and not isinstance(exc, ImportFailed):
                 raise AttributeError(
                     f"{self._file_rel} does not define {name} — check the name and that the "
                     f"function is at the top level of your file") from None

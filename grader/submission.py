@@ -167,14 +167,22 @@ def notebook_problem(path: Path) -> str | None:
     except UnicodeDecodeError:
         return f"{name} is not a text file (a binary file named .ipynb?) — submit the " \
                f"notebook saved from Jupyter"
-    except ValueError as exc:
-        return f"{name} is not valid notebook JSON ({exc}) — was it edited by hand or cut " \
-               f"short? Open it in Jupyter, fix or re-save it, and submit again"
+    except (ValueError, RecursionError) as exc:
+        return f"{name} is not valid notebook JSON ({str(exc)[:120] or 'nested too deeply'})" \
+               f" — was it edited by hand or cut short? Open it in Jupyter, fix or re-save " \
+               f"it, and submit again"
     if not isinstance(nb, dict):
-        return f"{name} is not a notebook (its JSON is not an object)"
+        return f"{name} is not a notebook (its JSON is not an object) — save the notebook " \
+               f"from Jupyter and submit that file"
     if nb.get("nbformat") != 4:
         return f"{name} is in nbformat {nb.get('nbformat')!r}; the grader reads nbformat 4 " \
                f"— open it in a current Jupyter and save it again"
     if not isinstance(nb.get("cells"), list):
         return f"{name} has no list of cells — save it again from Jupyter"
+    for number, cell in enumerate(nb["cells"], start=1):
+        source = cell.get("source", "") if isinstance(cell, dict) else None
+        if not (isinstance(source, str) or (isinstance(source, list) and
+                                            all(isinstance(line, str) for line in source))):
+            return f"cell {number} of {name} is damaged (its source is not text) — open " \
+                   f"the notebook in Jupyter, fix that cell and save it again"
     return None

@@ -20,7 +20,10 @@ import types
 
 MAX_TEXT_OUTPUT = 100_000         # characters per stream/text output kept
 MAX_NOTEBOOK_BYTES = 8 << 20      # executed notebook sent back, outputs trimmed beyond
-PIP_LINE = re.compile(r"^\s*[!%]{1,2}\s*(pip|conda|mamba|apt|apt-get|uv)\b")
+PIP_LINE = re.compile(r"^\s*[!%]{1,2}.*\b(pip3?|conda|mamba|apt|apt-get|uv)\b.*\binstall\b")
+# what the grader writes into a cell's metadata.grader; a resubmitted executed notebook's old
+# values are dropped so they cannot describe this run
+_RUN_KEYS = ("error", "timeout", "skipped", "seconds")
 
 
 class CellTimeout(Exception):
@@ -45,6 +48,10 @@ def _shell_class():
 
         def enable_gui(self, gui=None):  # as ipykernel: inline plots need no event loop
             pass
+
+        def ask_exit(self):  # exit()/quit() would end a kernel; grading goes on
+            print("[grader] exit() ignored: the notebook is graded as a whole",
+                  file=sys.stderr)
 
         def _showtraceback(self, etype, evalue, stb):
             self.last_traceback = (etype.__name__ if isinstance(etype, type) else str(etype),
@@ -131,10 +138,12 @@ def execute_notebook(path: str, module: types.ModuleType, *, cell_timeout: float
                 continue
             meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
             grader_meta = meta.get("grader") if isinstance(meta.get("grader"), dict) else {}
+            grader_meta = {k: v for k, v in grader_meta.items() if k not in _RUN_KEYS}
             cell["outputs"] = []
             if grader_meta.get("role") in skip_roles:
                 cell["execution_count"] = None
-                meta.setdefault("grader", {})["skipped"] = "a try-it example: not run when grading"
+                meta["grader"] = {**grader_meta, "skipped": "a try-it example: not run when "
+                                                            "grading"}
                 cell["metadata"] = meta
                 continue
             source, skipped = _neutralise_installs(_source(cell))

@@ -1,0 +1,514 @@
+"""The class view of a batch: ``gradebook.csv`` and ``summary.html``, read from result files only.
+
+A batch output folder holds one sub-folder per submission (``<id>/result.json`` written by
+``grader grade``, or ``<id>/error.txt`` when grading that submission failed). :func:`collect`
+turns those folders into :class:`Row` objects; the writers render them. Nothing here re-runs a
+grading, and everything read from a result file (ids, file names, test names, messages) is
+treated as untrusted text: the HTML is autoescaped and the CSV is guarded against spreadsheet
+formula injection.
+
+``grader merge`` combines the outputs of several shards (``grader batch --shard I/N``) into one
+folder with one gradebook.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import filecmp
+import io
+import json
+import math
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import quote
+
+from grader import assignment
+from grader.results import Result
+
+RESULT_NAME = "result.json"
+ERROR_NAME = "error.txt"
+SOURCE_NAME = "source.json"      # where a batch took the submission from (path, URL, commit)
+GRADEBOOK_NAME = "gradebook.csv"
+SUMMARY_NAME = "summary.html"
+SUMMARY_TEMPLATE = "summary.html.j2"
+
+# Row statuses, from best to worst.
+#   graded      every exercise was found and its suite ran (whatever the score)
+#   incomplete  some exercise is missing or could not be loaded
+#   empty       no exercise was found at all
+#   error       grading this submission failed (see error.txt): no scores
+ROW_STATUSES = ("graded", "incomplete", "empty", "error")
+
+PASS_PERCENT = 50.0              # an exercise counts as passed at this share of its points
+SLOWEST_SHOWN = 10
+HISTOGRAM_BINS = 10
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+# ---- reading ----------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    """One submission of the class as the gradebook shows it."""
+    id: str
+    status: str
+    path: Path                                   # the submission's output folder
+    note: str = ""                               # why the status is not "graded"
+    result: Result | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    max_scores: dict[str, float] = field(default_factory=dict)
+    exercise_status: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str | None] = field(default_factory=dict)
+    total: float | None = None
+    max_total: float | None = None
+    seconds: float | None = None                 # result.json timings.total
+    source: str = ""
+    commit: str = ""
+
+    @property
+    def percent(self) -> float | None:
+        if self.total is None or not self.max_total:
+            return None
+        return 100.0 * self.total / self.max_total
+
+    @property
+    def has_report(self) -> bool:
+        return (self.path / "report.html").is_file()
+
+
+def submission_dirs(directory: Path) -> list[Path]:
+    """The per-submission folders of a batch output: every visible sub-folder."""
+    return sorted((p for p in Path(directory).iterdir()
+                   if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+
+
+def read_row(folder: Path) -> Row:
+    """The row for one submission folder; a folder with neither result.json nor error.txt is an
+    unfinished grading (a batch that was stopped) and becomes an error row saying so."""
+    folder = Path(folder)
+    row = Row(id=folder.name, status="error", path=folder)
+    source = _read_source(folder)
+    row.source, row.commit = str(source.get("source", "")), str(source.get("commit", ""))
+    error_file = folder / ERROR_NAME
+    if error_file.is_file():
+        text = error_file.read_text(encoding="utf-8", errors="replace").strip()
+        row.note = text.splitlines()[0] if text else "grading failed"
+        return row
+    try:
+        result = Result.read(folder / RESULT_NAME)
+    except ValueError as exc:
+        missing = not (folder / RESULT_NAME).exists()
+        row.note = ("not graded yet (no result.json): rerun the batch with --resume"
+                    if missing else f"unreadable result.json: {exc}")
+        return row
+    row.result = result
+    for ex in result.exercises:
+        row.scores[ex.name] = _number(ex.score)
+        row.max_scores[ex.name] = _number(ex.max_score)
+        row.exercise_status[ex.name] = str(ex.status)
+        row.files[ex.name] = None if ex.file is None else str(ex.file)
+    row.total, row.max_total = _number(result.score), _number(result.max_score)
+    total_time = result.timings.get("total") if isinstance(result.timings, dict) else None
+    row.seconds = _number(total_time) if total_time is not None else None
+    missing = [n for n, s in row.exercise_status.items() if s == "missing"]
+    broken = [n for n, s in row.exercise_status.items() if s not in ("graded", "missing")]
+    if not missing and not broken:
+        row.status = "graded"
+    elif missing and len(missing) == len(row.exercise_status):
+        row.status, row.note = "empty", "no file answers any exercise"
+    else:
+        row.status = "incomplete"
+        row.note = "; ".join(part for part in (
+            f"missing: {', '.join(missing)}" if missing else "",
+            f"could not be loaded: {', '.join(broken)}" if broken else "") if part)
+    return row
+
+
+def collect(dirs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Row]:
+    """Every submission row of the batch output folder(s) ``dirs``, sorted by id.
+
+    The same id in two folders is accepted only when both hold the same files (a shard merged
+    twice); otherwise it is ambiguous which grading counts, and a ValueError says so.
+    """
+    if isinstance(dirs, (str, os.PathLike)):
+        dirs = [dirs]
+    seen: dict[str, Path] = {}
+    rows = []
+    for directory in dirs:
+        for folder in submission_dirs(Path(directory)):
+            if folder.name in seen:
+                if not same_tree(seen[folder.name], folder):
+                    raise ValueError(f"submission {folder.name!r} appears in {seen[folder.name]} "
+                                     f"and {folder} with different content")
+                continue
+            seen[folder.name] = folder
+            rows.append(read_row(folder))
+    return sorted(rows, key=lambda r: r.id)
+
+
+def _read_source(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / SOURCE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _number(value: Any) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return value if math.isfinite(value) else 0.0
+
+
+def exercise_columns(rows: Iterable[Row]) -> list[str]:
+    """Exercises present in any row, in the catalog's order (unknown names last, sorted)."""
+    present = {name for row in rows for name in row.scores}
+    known = [n for n in assignment.EXERCISE_NAMES if n in present]
+    return known + sorted(present - set(known))
+
+
+# ---- gradebook.csv ----------------------------------------------------------------------------
+
+def format_score(value: float | None, digits: int = 4) -> str:
+    """A number as a spreadsheet reads it: 21, 6.86, 33.33; empty when unknown."""
+    if value is None or not math.isfinite(value):
+        return ""
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def spreadsheet_safe(text: Any) -> str:
+    """Text a spreadsheet will not run as a formula (file names and ids are student-chosen)."""
+    text = "" if text is None else str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def gradebook_header(exercises: list[str]) -> list[str]:
+    return (["id", *exercises, "total", "max", "percent", "status",
+             *[f"{name}_file" for name in exercises], "commit", "note"])
+
+
+def gradebook_table(rows: list[Row]) -> list[list[str]]:
+    """Header and one line per row; scores are blank when the submission has no result."""
+    exercises = exercise_columns(rows)
+    table = [[spreadsheet_safe(c) for c in gradebook_header(exercises)]]
+    for row in rows:
+        table.append([
+            spreadsheet_safe(row.id),
+            *[format_score(row.scores.get(n)) for n in exercises],
+            format_score(row.total), format_score(row.max_total),
+            format_score(row.percent, 2), row.status,
+            *[spreadsheet_safe(row.files.get(n) or "") for n in exercises],
+            spreadsheet_safe(row.commit), spreadsheet_safe(row.note),
+        ])
+    return table
+
+
+def render_gradebook(rows: list[Row]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(gradebook_table(rows))
+    return buffer.getvalue()
+
+
+def read_gradebook(path: str | os.PathLike) -> list[dict[str, str]]:
+    """The rows of a gradebook.csv as dicts (for tools and tests)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+# ---- summary.html -----------------------------------------------------------------------------
+
+def _pct(part: float, whole: float) -> float | None:
+    return 100.0 * part / whole if whole else None
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def _fmt_pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} %"
+
+
+def _fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes} min {seconds} s"
+
+
+def _href(row_id: str, name: str) -> str:
+    """A link to a file in a submission's folder, relative to summary.html; the id is quoted
+    whole so '#', '?' or '%' in a folder name stay part of the path."""
+    return f"{quote(row_id, safe='')}/{name}"
+
+
+def histogram(percents: list[float], bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
+    """Bars of an SVG histogram of percent scores (0-100 in ``bins`` equal bins), as numbers
+    the template lays out; the last bin includes 100 %."""
+    width, height, left, bottom, top = 640, 220, 40, 28, 12
+    counts = [0] * bins
+    for p in percents:
+        counts[min(bins - 1, max(0, int(p * bins // 100)))] += 1
+    peak = max(counts) if counts and max(counts) else 1
+    plot_w, plot_h = width - left - 10, height - bottom - top
+    bar_w = plot_w / bins
+    bars = []
+    for i, count in enumerate(counts):
+        h = plot_h * count / peak
+        lo, hi = 100 * i // bins, 100 * (i + 1) // bins
+        bars.append({"x": round(left + i * bar_w + 2, 1), "y": round(top + plot_h - h, 1),
+                     "w": round(bar_w - 4, 1), "h": round(h, 1), "count": count,
+                     "label": f"{lo}–{hi} %" if i == bins - 1 else f"{lo}–<{hi} %",
+                     "tick": lo, "tick_x": round(left + i * bar_w, 1),
+                     "band": "high" if lo >= 80 else ("mid" if lo >= 50 else "low")})
+    ticks = sorted({0, peak // 2, peak}) if peak > 1 else [0, 1]
+    return {"width": width, "height": height, "left": left, "top": top, "plot_h": plot_h,
+            "plot_w": plot_w, "bars": bars, "end_x": left + plot_w,
+            "y_ticks": [{"value": t, "y": round(top + plot_h - plot_h * t / peak, 1)}
+                        for t in ticks],
+            "axis_y": top + plot_h, "label_y": top + plot_h + 16}
+
+
+def summary_view(rows: list[Row], *, title: str = "Class summary") -> dict[str, Any]:
+    """Everything summary.html shows, computed and formatted here; the template only lays it
+    out. Missing exercises count as 0 in class statistics; error rows (no result) are counted
+    separately and left out of the statistics."""
+    exercises = exercise_columns(rows)
+    scored = [r for r in rows if r.result is not None]
+    percents = [r.percent for r in scored if r.percent is not None]
+    by_status = {s: sum(r.status == s for r in rows) for s in ROW_STATUSES}
+
+    exercise_stats = []
+    for name in exercises:
+        present = [r for r in scored if name in r.scores]
+        pcts = [p for r in present if (p := _pct(r.scores[name], r.max_scores[name])) is not None]
+        maxima = sorted({r.max_scores[name] for r in present})
+        known = assignment.BY_NAME.get(name)
+        exercise_stats.append({
+            "name": name, "title": known.title if known else "",
+            "n": len(present),
+            "submitted": sum(r.exercise_status.get(name) != "missing" for r in present),
+            "mean_score": format_score(_mean([r.scores[name] for r in present]), 2),
+            "max_score": " or ".join(format_score(m) for m in maxima) or "—",
+            "mean_percent": _mean(pcts), "mean_percent_text": _fmt_pct(_mean(pcts)),
+            "median_percent_text": _fmt_pct(_median(pcts)),
+            "pass_rate": _pct(sum(p >= PASS_PERCENT for p in pcts), len(pcts)),
+            "pass_rate_text": _fmt_pct(_pct(sum(p >= PASS_PERCENT for p in pcts), len(pcts))),
+            "full_rate_text": _fmt_pct(_pct(sum(p >= 100 - 1e-9 for p in pcts), len(pcts))),
+        })
+
+    tests: dict[str, dict[str, Any]] = {}
+    for row in scored:
+        for ex in row.result.exercises:
+            for t in ex.tests:
+                stat = tests.setdefault(str(t.id), {
+                    "id": str(t.id), "name": str(t.name or t.id), "exercise": str(ex.name),
+                    "n": 0, "passed": 0, "partial": 0, "points": 0.0, "max_points": 0.0})
+                stat["n"] += 1
+                stat["passed"] += t.outcome == "passed"
+                stat["partial"] += t.outcome == "partial"
+                stat["points"] += _number(t.points)
+                stat["max_points"] += _number(t.max_points)
+    test_stats = []
+    for stat in tests.values():
+        rate = _pct(stat["passed"], stat["n"]) or 0.0
+        credit = _pct(stat["points"], stat["max_points"])
+        test_stats.append({**stat, "rate": rate, "rate_text": _fmt_pct(rate),
+                           "credit": credit, "credit_text": _fmt_pct(credit)})
+    test_stats.sort(key=lambda s: (s["rate"], s["credit"] if s["credit"] is not None else 0,
+                                   s["exercise"], s["id"]))
+
+    timed = sorted((r for r in scored if r.seconds is not None), key=lambda r: -r.seconds)
+    slowest = [{"id": r.id, "seconds": _fmt_seconds(r.seconds), "href": _href(r.id, "report.html")
+                if r.has_report else None} for r in timed[:SLOWEST_SHOWN]]
+
+    table = []
+    for row in rows:
+        target = ("report.html" if row.has_report else
+                  ERROR_NAME if (row.path / ERROR_NAME).is_file() else None)
+        percent = row.percent
+        table.append({
+            "id": row.id, "status": row.status, "note": row.note,
+            "href": _href(row.id, target) if target else None,
+            "link_label": "report" if target == "report.html" else ("error" if target else ""),
+            "scores": [format_score(row.scores[n], 2) if n in row.scores else "—"
+                       for n in exercises],
+            "exercise_status": [row.exercise_status.get(n, "") for n in exercises],
+            "total": format_score(row.total, 2) if row.total is not None else "—",
+            "max": format_score(row.max_total, 2) if row.max_total is not None else "",
+            "percent": percent, "percent_text": _fmt_pct(percent),
+            "seconds": _fmt_seconds(row.seconds) if row.seconds is not None else "",
+            "commit": row.commit[:12],
+        })
+
+    return {
+        "title": title,
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "class_size": len(rows), "n_scored": len(scored),
+        "counts": [(s, by_status[s]) for s in ROW_STATUSES if by_status[s]],
+        "mean": _fmt_pct(_mean(percents)), "median": _fmt_pct(_median(percents)),
+        "mean_value": _mean(percents) or 0.0,
+        "stdev": _fmt_pct(statistics.pstdev(percents)) if len(percents) > 1 else "—",
+        "pass_percent": format_score(PASS_PERCENT),
+        "histogram": histogram(percents) if percents else None,
+        "exercises": exercises, "exercise_stats": exercise_stats,
+        "tests": test_stats, "slowest": slowest, "rows": table,
+        "errors": [r for r in table if r["status"] == "error"],
+        "any_commit": any(r.commit for r in rows),
+    }
+
+
+def render_summary(rows: list[Row], *, title: str = "Class summary") -> str:
+    from grader.report_html import make_environment
+
+    template = make_environment().get_template(SUMMARY_TEMPLATE)
+    return template.render(s=summary_view(rows, title=title))
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    """Replace ``path`` in one step: a reader (or a CI upload) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_gradebook(rows: list[Row], path: str | os.PathLike) -> Path:
+    return _write_atomic(Path(path), render_gradebook(rows))
+
+
+def write_summary(rows: list[Row], path: str | os.PathLike, *, title: str = "Class summary"
+                  ) -> Path:
+    return _write_atomic(Path(path), render_summary(rows, title=title))
+
+
+def write_outputs(rows: list[Row], out_dir: str | os.PathLike, *, title: str | None = None
+                  ) -> tuple[Path, Path]:
+    """gradebook.csv and summary.html in ``out_dir``."""
+    out_dir = Path(out_dir)
+    title = title or f"Class summary — {out_dir.resolve().name}"
+    return (write_gradebook(rows, out_dir / GRADEBOOK_NAME),
+            write_summary(rows, out_dir / SUMMARY_NAME, title=title))
+
+
+# ---- grader merge -----------------------------------------------------------------------------
+
+def same_tree(a: Path, b: Path) -> bool:
+    """Whether folders ``a`` and ``b`` hold the same files with the same bytes."""
+    if Path(a).resolve() == Path(b).resolve():
+        return True
+    files_a, files_b = _files(a), _files(b)
+    if files_a != files_b:
+        return False
+    _, mismatch, errors = filecmp.cmpfiles(a, b, sorted(files_a), shallow=False)
+    return not mismatch and not errors
+
+
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file()}
+
+
+def _copy_tree(src: Path, dest: Path, link: bool) -> None:
+    """Copy (or hard-link) ``src`` to ``dest`` through a temporary name, so an interrupted
+    merge never leaves a half-copied submission under its id."""
+    tmp = dest.parent / f".{dest.name}.merging"
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    def hard_link(s: str, d: str) -> None:
+        try:
+            os.link(s, d)
+        except OSError:
+            shutil.copy2(s, d)
+
+    shutil.copytree(src, tmp, copy_function=hard_link if link else shutil.copy2, symlinks=True)
+    os.replace(tmp, dest)
+
+
+def merge(dirs: list[Path], out: Path, *, link: bool = False) -> list[Row]:
+    """Copy every submission folder of ``dirs`` into ``out`` and return the merged rows.
+
+    Raises ValueError, before copying anything, when an id appears twice with different
+    content. Folders that hold neither result.json nor error.txt (a shard stopped mid-way) are
+    copied too and show as "not graded yet" rows.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    chosen: dict[str, Path] = {f.name: f for f in submission_dirs(out)}
+    conflicts = []
+    for directory in dirs:
+        for folder in submission_dirs(directory):
+            earlier = chosen.get(folder.name)
+            if earlier is None:
+                chosen[folder.name] = folder
+            elif not same_tree(earlier, folder):
+                conflicts.append(f"{folder.name} ({earlier.parent} / {folder.parent})")
+    if conflicts:
+        raise ValueError("the same submission id was graded differently in two folders: "
+                         + ", ".join(conflicts) + " — merge shards of one batch, or remove "
+                         "the stale copy")
+    out_resolved = out.resolve()
+    for name, folder in sorted(chosen.items()):
+        if folder.parent.resolve() != out_resolved:
+            _copy_tree(folder, out / name, link)
+    return collect([out])
+
+
+def add_parser_merge(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    m = subparsers.add_parser(
+        "merge", help="combine shard outputs of `grader batch --shard` into one gradebook",
+        description="Copy every submission folder of the given batch outputs into --out "
+        "(refusing an id graded differently twice) and write one gradebook.csv and "
+        "summary.html there.")
+    m.add_argument("dirs", nargs="+", metavar="DIR", help="batch output folders (one per shard)")
+    m.add_argument("--out", required=True, metavar="DIR", help="the merged output folder")
+    m.add_argument("--link", action="store_true",
+                   help="hard-link files instead of copying them (same file system only)")
+    m.set_defaults(func=run_merge)
+    return m
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    dirs = [Path(d) for d in args.dirs]
+    for d in dirs:
+        if not d.is_dir():
+            print(f"grader merge: {d}: not a folder (give the --out folders of the shards)",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"grader merge: --out {out} exists and is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        rows = merge(dirs, out, link=args.link)
+    except ValueError as exc:
+        print(f"grader merge: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    csv_path, html_path = write_outputs(rows, out)
+    counts = ", ".join(f"{sum(r.status == s for r in rows)} {s}" for s in ROW_STATUSES
+                       if any(r.status == s for r in rows))
+    print(f"merged {len(rows)} submissions from {len(dirs)} folders ({counts or 'none'})")
+    print(f"gradebook: {csv_path}\nsummary: {html_path}")
+    return EXIT_OK
