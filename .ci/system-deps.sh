@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# System packages the grader uses when present: bubblewrap (the sandbox) and Chromium with its
-# driver (the report's browser tests). Installed only when missing and when we can (root + apt).
+# System packages the grader uses when present: bubblewrap (the sandbox), Chromium with its
+# driver (the report's browser tests) and shellcheck (workflow scripts, via actionlint). Installed only when missing and when we can (root + apt).
 set -u
 need=()
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)   # actionlint checks run: scripts
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need[*]} (apt-get)"

@@ -248,24 +248,6 @@ def _clip_lines(text: str, limit: int = MAX_MESSAGE_LINES) -> str:
 # --------------------------------------------------------------------------------------------
 # running the public tests
 # --------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _public_tests_only():
-    """Have pytest deselect every test not marked public, for the runs inside this block.
-
-    grade() builds its own pytest arguments; PYTEST_ADDOPTS is pytest's documented way to add
-    one from outside (the last -m wins, so ours is appended).
-    """
-    before = os.environ.get("PYTEST_ADDOPTS")
-    os.environ["PYTEST_ADDOPTS"] = f"{before or ''} -m {PUBLIC_MARKER}".strip()
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("PYTEST_ADDOPTS", None)
-        else:
-            os.environ["PYTEST_ADDOPTS"] = before
-
-
 def _exercise_check(ex) -> ExerciseCheck:
     """One exercise of a public-only result, with a status saying how far the student is."""
     tests = ex.tests
@@ -295,9 +277,10 @@ def run_public_tests(submission: str | os.PathLike, exercises: Iterable[str] | N
 
     names = list(assignment.EXERCISE_NAMES if exercises is None else exercises)
     diagnostics = io.StringIO()
-    with _public_tests_only(), contextlib.redirect_stderr(diagnostics):
+    with contextlib.redirect_stderr(diagnostics):
         result = grade(submission, exercises=names, sandbox=sandbox, artifacts=out,
-                       hide=[out.resolve()] if out is not None else ())
+                       hide=[out.resolve()] if out is not None else (),
+                       markers=PUBLIC_MARKER)
     if log is not None:
         log.write(diagnostics.getvalue())
     for ex in result.exercises:

@@ -1,6 +1,11 @@
 """The ``grader`` command: one subcommand per job.
 
     grader grade SUBMISSION    grade a folder or .zip into reports/<name>/
+    grader check [EX] [PATH]   run the public tests on your own work (students)
+    grader batch SOURCE        grade a class in parallel, resumably -> gradebook + summary
+    grader merge DIR...        combine batch shards into one gradebook
+    grader export RESULT...    Gradescope JSON, GitHub summary/annotations, JUnit XML
+    grader template OUT        the student template repository
     grader generate            regenerate exercises/ from solutions/
 
 Exit status: 0 when the job completed (whatever the score), 1 when ``--fail-under`` is not
@@ -13,7 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader import assignment
+from grader import assignment, batch, exports, gradebook, template_repo
+from grader.check import add_parser as add_check_parser
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
@@ -109,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CPU threads for the student's TensorFlow/BLAS (default: all cores)")
     g.add_argument("-v", "--verbose", action="store_true", help="show the suites' pytest log")
     g.set_defaults(func=_grade)
+
+    add_check_parser(sub)
+    batch.add_parser(sub)
+    gradebook.add_parser_merge(sub)
+    exports.add_parser(sub)
+    template_repo.add_parser(sub)
 
     gen = sub.add_parser("generate", help="regenerate exercises/ from solutions/")
     gen.add_argument("--check", action="store_true",

@@ -20,14 +20,17 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import math
 import os
 import re
 import secrets
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
+from grader.check import NOT_IMPLEMENTED
 from grader.results import ExerciseResult, Result, TestResult
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -94,7 +97,7 @@ def _num(x: object) -> float:
         value = float(x)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return 0.0
-    return value if value == value and abs(value) != float("inf") else 0.0
+    return value if math.isfinite(value) else 0.0
 
 
 def _points(x: object) -> str:
@@ -105,12 +108,26 @@ def _lost(ex: ExerciseResult) -> list[TestResult]:
     return [t for t in ex.tests if t.outcome in LOST]
 
 
+def not_attempted(ex: ExerciseResult) -> bool:
+    """Every test of the exercise met the stub's NotImplementedError: one line says so, rather
+    than a failure per test (the wording is grader.proxy's, which grader.check also reads)."""
+    return (ex.status == "graded" and bool(ex.tests)
+            and all(t.outcome in LOST and t.message.startswith(NOT_IMPLEMENTED)
+                    for t in ex.tests if t.outcome != "skipped"))
+
+
+NOT_ATTEMPTED_MESSAGE = ("Every test still meets a NotImplementedError: replace each "
+                         "`raise NotImplementedError(...)` with your code.")
+
+
 def _exercise_note(ex: ExerciseResult) -> str:
     """One line saying how an exercise went, for tables and Gradescope's summary."""
     if ex.status == "missing":
         note = "missing" + (f": {ex.message}" if ex.message else "")
     elif ex.status == "error":
         note = "could not be loaded" + (f": {ex.message}" if ex.message else "")
+    elif not_attempted(ex):
+        note = "not attempted yet"
     else:
         lost = len(_lost(ex))
         note = f"{lost} of {len(ex.tests)} tests lost points" if lost else "all tests passed"
@@ -180,7 +197,7 @@ def gradescope_results(result: Result) -> dict:
 def gradescope_summary(result: Result) -> str:
     """The plain-text overview Gradescope shows above the tests."""
     lines = [f"Score: {_points(result.score)}/{_points(result.max_score)} "
-             f"({result.percent:.1f}%)"]
+             + f"({result.percent:.1f}%)"]
     for ex in result.exercises:
         lines.append(f"{ex.name}: {_points(ex.score)}/{_points(ex.max_score)} — "
                      f"{_exercise_note(ex)}")
@@ -262,6 +279,10 @@ def github_annotations(result: Result, *, limit: int = MAX_ANNOTATIONS) -> list[
                 "error", truncate(clean_text(message), ANNOTATION_CHARS), file=file,
                 line=_line_in_file(clean_text(message), file), title=short(title)))
             continue
+        if not_attempted(ex):
+            warnings.append(workflow_command("warning", NOT_ATTEMPTED_MESSAGE, file=file,
+                                             title=f"{ex.name}: not attempted yet"))
+            continue
         for t in _lost(ex):
             message = clean_text(t.message) or "this test lost points"
             title = (f"{ex.name}: {short(t.name or t.id)} "
@@ -307,11 +328,11 @@ def code_block(text: object, info: str = "text") -> str:
 
 def _summary_one(result: Result) -> str:
     parts = [
-        f"### Autograder: {_points(result.score)} / {_points(result.max_score)} points "
-        f"({result.percent:.1f}%)",
+        (f"### Autograder: {_points(result.score)} / {_points(result.max_score)} points "
+         f"({result.percent:.1f}%)"),
         "",
-        f"Submission {md_inline(result.submission)}, sandbox: "
-        f"{md_inline(result.sandbox.get('mode', 'unknown'))}.",
+        (f"Submission {md_inline(result.submission)}, sandbox: "
+         f"{md_inline(result.sandbox.get('mode', 'unknown'))}."),
         "",
         "| Exercise | Points | Result |",
         "| --- | ---: | --- |",
@@ -320,11 +341,15 @@ def _summary_one(result: Result) -> str:
         parts.append(f"| {md_inline(ex.name)} | {_points(ex.score)} / {_points(ex.max_score)} "
                      f"| {md_inline(_exercise_note(ex))} |")
     parts.append("")
-    lost = [(ex, t) for ex in result.exercises if ex.status == "graded" for t in _lost(ex)]
-    broken = [ex for ex in result.exercises if ex.status != "graded"]
+    lost = [(ex, t) for ex in result.exercises if ex.status == "graded"
+            and not not_attempted(ex) for t in _lost(ex)]
+    broken = [ex for ex in result.exercises if ex.status != "graded" or not_attempted(ex)]
     if broken or lost:
         parts += [f"#### What lost points ({len(broken) + len(lost)})", ""]
     for ex in broken:
+        if not_attempted(ex):
+            parts += _details(f"{ex.name}: not attempted yet", NOT_ATTEMPTED_MESSAGE)
+            continue
         parts += _details(f"{ex.name}: {'missing' if ex.status == 'missing' else 'not loaded'}",
                           ex.message or ex.located_because)
     for ex, t in lost:
@@ -350,9 +375,9 @@ def _summary_many(results: list[Result]) -> str:
     for r in results:
         scores = {ex.name: f"{_points(ex.score)}" if ex.status == "graded" else ex.status
                   for ex in r.exercises}
-        rows.append(f"| {md_inline(r.submission)} | {_points(r.score)} / {_points(r.max_score)} "
-                    f"| {r.percent:.1f} | " + " | ".join(md_inline(scores.get(n, "")) for n in names)
-                    + " |")
+        cells = [md_inline(r.submission), f"{_points(r.score)} / {_points(r.max_score)}",
+                 f"{r.percent:.1f}", *(md_inline(scores.get(n, "")) for n in names)]
+        rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(head + rows) + "\n"
 
 
@@ -365,7 +390,7 @@ def github_summary(results: Iterable[Result], *, max_bytes: int = SUMMARY_BYTES)
         return text
     # Cut at a line boundary, then close any open fence/details so the rest renders.
     cut = data[: max_bytes - 200].decode("utf-8", "ignore").rsplit("\n", 1)[0]
-    fences = re.findall(r"^(`{3,})", cut, flags=re.M)
+    fences = re.findall(r"^(`{3,})", cut, flags=re.MULTILINE)
     if len(fences) % 2:
         cut += "\n" + fences[-1]
     if cut.count("<details>") > cut.count("</details>"):
@@ -398,7 +423,7 @@ def junit_xml(results: Iterable[Result]) -> bytes:
     """
     results = list(results)
     root = ET.Element("testsuites", name="grader")
-    totals = dict(tests=0, failures=0, errors=0, skipped=0, time=0.0)
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0, "time": 0.0}
     for result in results:
         for ex in result.exercises:
             suite_name = ex.name if len(results) == 1 else f"{result.submission}.{ex.name}"
@@ -408,7 +433,7 @@ def junit_xml(results: Iterable[Result]) -> bytes:
                                ("score", _points(ex.score)), ("max_score", _points(ex.max_score)),
                                ("file", ex.file or "")):
                 ET.SubElement(props, "property", name=key, value=clean_text(value))
-            counts = dict(tests=0, failures=0, errors=0, skipped=0)
+            counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
             cases = list(ex.tests)
             if not cases and ex.status != "graded":
                 case = ET.SubElement(suite, "testcase", classname=clean_text(suite_name),

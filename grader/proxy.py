@@ -83,6 +83,11 @@ class ImportFailed(StudentError):
                f"{self.student_traceback}".rstrip()
 
 
+class MissingName(StudentProblem, AttributeError):
+    """The student's file does not define a name the tests need (also an AttributeError,
+    so ``hasattr(student, "relu")`` works)."""
+
+
 class WorkerCrashed(StudentProblem):
     """The worker process ended (os._exit, a segfault, the memory limit, ...)."""
 
@@ -490,9 +495,9 @@ class StudentModule:
             value = self._request("getattr", None, [name], label=f"{name}")
         except StudentError as exc:
             if exc.type_name == "AttributeError" and not isinstance(exc, ImportFailed):
-                raise AttributeError(
+                raise MissingName(
                     f"{self._file_rel} does not define {name} — check the name and that the "
-                    f"function is at the top level of your file") from None
+                    f"function is at the top level of your file", name) from None
             raise
         if isinstance(value, RemoteHandle):
             value._label = name

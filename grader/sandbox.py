@@ -144,9 +144,15 @@ _CODE_SUFFIXES = {".py", ".pyc", ".so", ".pth", ".pyd"}
 
 
 def _may_hide(path: Path, needed: list[Path]) -> bool:
-    """Data may be hidden anywhere; the interpreter, its packages and the grader never."""
+    """Data may be hidden anywhere; the interpreter, its packages and the grader never.
+
+    Inside the grader package anything may be hidden (its suites above all), even when the
+    package is installed under the interpreter's prefix rather than used from a checkout.
+    """
     if any(path == n or path in n.parents for n in needed + [PACKAGE_DIR]):
         return False
+    if PACKAGE_DIR in path.parents:
+        return True
     if any(n in path.parents for n in needed if n != PACKAGE_DIR.parent):
         return path.is_file() and path.suffix not in _CODE_SUFFIXES \
             and not os.access(path, os.X_OK)

@@ -123,7 +123,7 @@ def build_template(out_dir: str | Path, *, exercises_dir: str | Path | None = No
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out}: exists and is not an empty folder")
-    package = check_package_spec(package or grader_requirement())
+    package = check_package_spec(grader_requirement() if package is None else package)
     stubs = stub_files(Path(exercises_dir) if exercises_dir else
                        assignment.PROJECT_ROOT / "exercises")
     workflow = student_workflow(package)
