@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import contextlib
-import ctypes
 import fcntl
 import json
 import os
@@ -118,7 +117,7 @@ def repo_name(url: str) -> str:
     authority = _SCHEME_URL.match(url)
     path = url[authority.end():] if authority else url.split(":", 1)[-1]
     name = path.rstrip("/").rsplit("/", 1)[-1]
-    return name[:-4] if name.endswith(".git") else name
+    return name.removesuffix(".git")
 
 
 def redact(url: str) -> str:
@@ -130,7 +129,8 @@ def discover(source: Path, *, exclude: Iterable[Path] = ()) -> tuple[list[Submis
     """The submissions in ``source`` sorted by id, and the entries that were ignored.
 
     A folder: each visible sub-folder and ``.zip`` file. A text file: one local path (relative
-    to the file) or git URL per line; ``#`` starts a comment.
+    to the file) or git URL per line; ``#`` starts a comment. A local path ending in ``.git``
+    (a bare repository, optionally ``@ref``) is cloned like a URL.
     """
     excluded = {Path(p).resolve() for p in exclude}
     entries: list[tuple[str, str, str, str | None]] = []   # (name, source, kind, ref)
@@ -160,8 +160,14 @@ def discover(source: Path, *, exclude: Iterable[Path] = ()) -> tuple[list[Submis
             else:
                 path = Path(line).expanduser()
                 path = path if path.is_absolute() else source.parent / path
-                kind = "zip" if path.suffix.lower() == ".zip" else "folder"
-                entries.append((path.stem if kind == "zip" else path.name, str(path), kind, None))
+                bare, _, ref = (str(path).rpartition("@") if "@" in path.name
+                                else (str(path), "", ""))
+                if Path(bare).suffix == ".git":   # a local bare repository, maybe @ref
+                    entries.append((Path(bare).stem, bare, "git", ref or None))
+                elif path.suffix.lower() == ".zip":
+                    entries.append((path.stem, str(path), "zip", None))
+                else:
+                    entries.append((path.name, str(path), "folder", None))
     else:
         raise UsageError(f"{source}: no such folder or file — give a folder of submissions or "
                          f"a text file listing them")
@@ -247,22 +253,23 @@ def locked(out: Path):
 
 # ---- running the grading processes -------------------------------------------------------------
 
-# resolved now: looking a symbol up after fork() in a threaded process could deadlock
-_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
-_PR_SET_PDEATHSIG = 1
+# Every child is started through this few-line launcher: on Linux it asks the kernel to
+# SIGKILL it when the batch dies, then execs the real command (the request survives exec).
+# So a killed batch leaves no grading running behind to write into the folder a resumed batch
+# owns. Doing this in preexec_fn instead is unsafe in a process that runs threads.
+_DIE_WITH_BATCH = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG\n"
+    "if os.getppid() != int(sys.argv[1]):  # the batch died before that took effect\n"
+    "    sys.exit(1)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
 
 
-def _child_setup(parent: int):
-    """Runs in each child before exec: its own process group (so a timeout kills it with
-    everything it started) and, on Linux, SIGKILL when the batch dies (so a killed batch
-    leaves no grading running behind to write into the folder a resumed batch owns)."""
-    def setup() -> None:
-        os.setpgid(0, 0)
-        if _PRCTL is not None:
-            _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            if os.getppid() != parent:   # the batch died before prctl took effect
-                os._exit(1)
-    return setup
+def _die_with_batch(cmd: list[str]) -> list[str]:
+    if not sys.platform.startswith("linux"):
+        return cmd
+    return [sys.executable, "-I", "-S", "-c", _DIE_WITH_BATCH, str(os.getpid()), *cmd]
 
 
 @dataclass
@@ -274,6 +281,8 @@ class Options:
     exercises: list[str] | None
     sandbox: str | None
     deadline: datetime | None
+    # classmates' submissions and results: no student's worker may read them
+    hide: tuple[Path, ...] = ()
     # how one submission is graded; a separate interpreter, never this process
     command: tuple[str, ...] = (sys.executable, "-m", "grader", "grade")
 
@@ -306,11 +315,13 @@ class Runner:
         """Run ``cmd`` to completion; its process group is killed on timeout or stop."""
         if self.stopping.is_set():
             raise Interrupted
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=stdout,
-                                stderr=subprocess.STDOUT, env=env,
-                                preexec_fn=_child_setup(os.getpid()))
+        # a session (and process group) of its own: a timeout kills all it started
+        proc = subprocess.Popen(_die_with_batch(cmd), stdin=subprocess.DEVNULL, stdout=stdout,
+                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
         with self._lock:
             self._running[proc.pid] = proc
+            if self.stopping.is_set():   # stop() ran between the check above and Popen
+                _kill_group(proc)
         try:
             output, _ = proc.communicate(timeout=max(timeout, 0.01))
         except subprocess.TimeoutExpired:
@@ -326,8 +337,8 @@ class Runner:
 
     def stop(self) -> None:
         """Kill every running child; their submissions stay unfinished for --resume."""
-        self.stopping.set()
         with self._lock:
+            self.stopping.set()
             running = list(self._running.values())
         for proc in running:
             _kill_group(proc)
@@ -386,6 +397,8 @@ class Runner:
             cmd += ["--exercise", name]
         if o.sandbox:
             cmd += ["--sandbox", o.sandbox]
+        for path in o.hide:
+            cmd += ["--hide", str(path)]
         with open(folder / LOG_NAME, "wb") as log:
             try:
                 code, _ = self._spawn(cmd, self._time_left(started, "grading"), log, self._env)
@@ -409,6 +422,8 @@ class Runner:
         """Clone ``sub`` into ``dest`` and check out the commit to grade: ``@ref`` if given,
         else the default branch; with --deadline, the last commit committed before it."""
         url = sub.source
+        if shutil.which("git") is None:
+            raise FetchError("git is not installed: cannot fetch git submissions")
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_LFS_SKIP_SMUDGE": "1",
                "GCM_INTERACTIVE": "never"}
         env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
@@ -420,8 +435,6 @@ class Runner:
             except subprocess.TimeoutExpired:
                 raise FetchError(f"timed out after {_duration(self.options.timeout)} "
                                  f"(--timeout) while {what}") from None
-            except FileNotFoundError:
-                raise FetchError("git is not installed: cannot fetch git submissions") from None
             text = output.decode(errors="replace").strip()
             if code != 0:
                 lines = text.splitlines()
@@ -657,7 +670,8 @@ def _options(args: argparse.Namespace) -> Options:
         raise UsageError(f"--timeout {args.timeout:g}: give a positive number of seconds")
     return Options(out=Path(args.out), jobs=jobs, threads=max(1, available_cores() // jobs),
                    timeout=float(args.timeout), exercises=args.exercise, sandbox=args.sandbox,
-                   deadline=parse_deadline(args.deadline) if args.deadline else None)
+                   deadline=parse_deadline(args.deadline) if args.deadline else None,
+                   hide=(Path(args.source).resolve(), Path(args.out).resolve()))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -46,7 +46,8 @@ def _grade(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         result = grade(submission, exercises=args.exercise, sandbox=args.sandbox,
-                       limits=limits, hide=[out.resolve()], artifacts=out,
+                       limits=limits, hide=[out.resolve(), *map(Path, args.hide or ())],
+                       artifacts=out,
                        log=sys.stderr if args.verbose else None)
     except SubmissionError as exc:
         print(f"grader: {exc}", file=sys.stderr)
@@ -111,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--manual", metavar="FILE",
                    help="manual points for written answers (YAML, CSV or JSON rows: exercise, "
                    "question, points, comment); kept across regrades")
+    g.add_argument("--hide", action="append", metavar="PATH",
+                   help="a file or folder the student's code must not see, e.g. the other "
+                   "submissions of a class (repeatable; grader batch passes its own)")
     g.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for the student's TensorFlow/BLAS (default: all cores)")
     g.add_argument("-v", "--verbose", action="store_true", help="show the suites' pytest log")

@@ -341,8 +341,9 @@ def summary_view(rows: list[Row], *, title: str = "Class summary") -> dict[str, 
 
     table = []
     for row in rows:
-        target = ("report.html" if row.has_report else
-                  ERROR_NAME if (row.path / ERROR_NAME).is_file() else None)
+        has_error = (row.path / ERROR_NAME).is_file()
+        target = (ERROR_NAME if row.status == "error" and has_error else
+                  "report.html" if row.has_report else ERROR_NAME if has_error else None)
         percent = row.percent
         table.append({
             "id": row.id, "status": row.status, "note": row.note,

@@ -13,6 +13,7 @@ import os
 import resource
 import secrets
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from grader.assignment import PACKAGE_DIR, PROJECT_ROOT, SUITES_DIR
 WORKER_UIDS = range(200_000, 1_200_000)  # unprivileged ids no account uses
 SANDBOX_STUDENT_ROOT = "/tmp/submission"
 CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -236,8 +238,10 @@ def _preexec(limits: Limits, isolate_network: bool):
                            (resource.RLIMIT_CPU, limits.cpu_seconds),
                            (resource.RLIMIT_CORE, 0)):
             resource.setrlimit(res, (value, value))
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker dies with its grader
         if isolate_network:
-            ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWNET)
+            libc.unshare(CLONE_NEWNET)
     return apply
 
 

@@ -51,6 +51,11 @@ def drop_privileges(uid: int, gid: int) -> None:
         os.setuid(uid)
     if uid and os.getuid() == 0:  # pragma: no cover - would mean setuid silently failed
         raise SystemExit("worker could not drop privileges")
+    # changing uid clears the parent-death signal the sandbox set: set it again
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def load_student_module(path: str, name: str, cell_timeout: float = 60.0):
