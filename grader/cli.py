@@ -26,9 +26,14 @@ EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
 def _grade(args: argparse.Namespace) -> int:
     from grader.grading import GraderFault, grade
+    from grader.manual import (
+        ManualGradesError,
+        apply_grades,
+        carry_over,
+        check_grades,
+        read_grades,
+    )
     from grader.report_html import write_report
-    from grader.manual import (ManualGradesError, apply_grades, carry_over, check_grades,
-                               read_grades)
     from grader.report_notebook import render_notebooks
     from grader.results import Result
     from grader.sandbox import Limits

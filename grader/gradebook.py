@@ -22,7 +22,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from grader import assignment
+from grader.files import write_atomic
 from grader.results import Result
 
 RESULT_NAME = "result.json"
@@ -383,28 +383,13 @@ def render_summary(rows: list[Row], *, title: str = "Class summary") -> str:
     return template.render(s=summary_view(rows, title=title))
 
 
-def _write_atomic(path: Path, text: str) -> Path:
-    """Replace ``path`` in one step: a reader (or a CI upload) never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_gradebook(rows: list[Row], path: str | os.PathLike) -> Path:
-    return _write_atomic(Path(path), render_gradebook(rows))
+    return write_atomic(Path(path), render_gradebook(rows))
 
 
 def write_summary(rows: list[Row], path: str | os.PathLike, *, title: str = "Class summary"
                   ) -> Path:
-    return _write_atomic(Path(path), render_summary(rows, title=title))
+    return write_atomic(Path(path), render_summary(rows, title=title))
 
 
 def write_outputs(rows: list[Row], out_dir: str | os.PathLike, *, title: str | None = None

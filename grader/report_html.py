@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from . import assignment, plots
+from .files import write_atomic
 from .results import ExerciseResult, Result, TestResult
 
 REPORT_NAME = "report.html"
@@ -407,17 +407,4 @@ def render_report(result: Result, *, links: Mapping[str, Sequence[Any]] | None =
 def write_report(result: Result, out_dir: str | os.PathLike, *,
                  links: Mapping[str, Sequence[Any]] | None = None) -> Path:
     """Write ``out_dir/report.html`` atomically (a reader never sees half a report)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    html = render_report(result, links=links)
-    path = out_dir / REPORT_NAME
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(Path(out_dir) / REPORT_NAME, render_report(result, links=links))

@@ -7,12 +7,11 @@ scripts and forbids them by Content-Security-Policy.
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from grader.assignment import PACKAGE_DIR
+from grader.files import write_atomic
 
 NBCONVERT_TEMPLATES = PACKAGE_DIR / "templates" / "nbconvert"
 
@@ -110,7 +109,7 @@ def save_executed_notebook(text: str, out_dir: Path, exercise: str) -> dict:
                                 f"({type(exc).__name__})"}
     folder = out_dir / "notebooks"
     folder.mkdir(parents=True, exist_ok=True)
-    _atomic_write(folder / f"{exercise}.ipynb", nbformat.writes(nb))
+    write_atomic(folder / f"{exercise}.ipynb", nbformat.writes(nb))
     return {"executed": f"notebooks/{exercise}.ipynb", **summarize(nb)}
 
 
@@ -133,18 +132,6 @@ def render_notebooks(result: Any, out_dir: Path) -> dict[str, list[tuple[str, st
             ex.notebook["render_error"] = str(exc)[:300]
             continue
         target = path.with_suffix(".html")
-        _atomic_write(target, html)
+        write_atomic(target, html)
         links[ex.name] = [("the executed notebook", f"notebooks/{target.name}")]
     return links
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".nb-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

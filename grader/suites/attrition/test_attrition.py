@@ -5,7 +5,13 @@ this module never imports TensorFlow. Held-out metrics are computed here with sc
 """
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score, roc_curve
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    roc_auc_score,
+    roc_curve,
+)
 
 from grader.checks import expect_array, expect_dtype, expect_shape, expect_true, matches
 from grader.suites.keras_model import dense_stack, history_series, loss_name

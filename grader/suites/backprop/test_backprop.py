@@ -2,9 +2,21 @@
 import numpy as np
 import pytest
 
-from grader.checks import (expect_array, expect_dtype, expect_gradient, expect_inputs_untouched,
-                           expect_keys, expect_labels, expect_probabilities, expect_scalar,
-                           expect_shape, expect_true, matches, negated, scaled_by)
+from grader.checks import (
+    expect_array,
+    expect_dtype,
+    expect_gradient,
+    expect_inputs_untouched,
+    expect_keys,
+    expect_labels,
+    expect_probabilities,
+    expect_scalar,
+    expect_shape,
+    expect_true,
+    matches,
+    negated,
+    scaled_by,
+)
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 GRAD_NAMES = ("dW1", "db1", "dW2", "db2")

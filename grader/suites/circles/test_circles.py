@@ -4,8 +4,13 @@ import pytest
 from sklearn.datasets import make_circles
 from sklearn.metrics import accuracy_score
 
-from grader.checks import (expect_array, expect_labels, expect_number, expect_shape,
-                           expect_true)
+from grader.checks import (
+    expect_array,
+    expect_labels,
+    expect_number,
+    expect_shape,
+    expect_true,
+)
 
 SIZES = (1, 2, 3, 4, 5, 6)
 GRID_HINT = "use the steps argument: np.linspace(low, high, steps) on each axis, then np.meshgrid"

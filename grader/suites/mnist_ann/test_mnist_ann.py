@@ -7,10 +7,19 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix
 
-from grader.checks import (expect_array, expect_probabilities, expect_shape, expect_true,
-                           matches)
-from grader.suites.keras_model import (dense_stack, history_series, loss_name,
-                                       optimizer_name)
+from grader.checks import (
+    expect_array,
+    expect_probabilities,
+    expect_shape,
+    expect_true,
+    matches,
+)
+from grader.suites.keras_model import (
+    dense_stack,
+    history_series,
+    loss_name,
+    optimizer_name,
+)
 
 EPOCHS = 5             # train()'s default; the suite relies on it
 N_PARAMS = 784 * 128 + 128 + 128 * 10 + 10   # 101,770

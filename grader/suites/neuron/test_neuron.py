@@ -2,8 +2,16 @@
 import numpy as np
 import pytest
 
-from grader.checks import (expect_array, expect_inputs_untouched, expect_probabilities,
-                           expect_raises, expect_scalar, expect_shape, expect_true, matches)
+from grader.checks import (
+    expect_array,
+    expect_inputs_untouched,
+    expect_probabilities,
+    expect_raises,
+    expect_scalar,
+    expect_shape,
+    expect_true,
+    matches,
+)
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "step", "linear")
 FIXED_Z = np.array([[-3.0, -0.5, 0.0, 0.5, 3.0], [-1e-3, 1e-3, 2.0, -2.0, 10.0]])

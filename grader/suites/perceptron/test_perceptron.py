@@ -2,8 +2,16 @@
 import numpy as np
 import pytest
 
-from grader.checks import (expect_array, expect_inputs_untouched, expect_labels, expect_number,
-                           expect_scalar, expect_shape, expect_true, matches)
+from grader.checks import (
+    expect_array,
+    expect_inputs_untouched,
+    expect_labels,
+    expect_number,
+    expect_scalar,
+    expect_shape,
+    expect_true,
+    matches,
+)
 
 GATE_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 AND_Y = np.array([0, 0, 0, 1])
