@@ -145,7 +145,7 @@ def test_symlink_entry_is_refused(tmp_path, private_tmp):
         zf.writestr(regular("neuron.py"), "fine\n")
         link = zipfile.ZipInfo("solutions.py")
         link.external_attr = (stat.S_IFLNK | 0o777) << 16
-        zf.writestr(link, "/work/solutions/neuron.py")
+        zf.writestr(link, "/srv/course/solutions/neuron.py")
     error = assert_refused(archive, private_tmp, match="symbolic link")
     assert "solutions.py" in str(error)
 
