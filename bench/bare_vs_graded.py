@@ -1,0 +1,84 @@
+"""What isolation and grading cost: the reference solutions graded, versus a bare run.
+
+    python bench/bare_vs_graded.py [--sandbox auto|bubblewrap|reduced]
+
+The bare run makes the same expensive student calls the hidden suites make — the same data,
+the same epochs — in one plain Python process, with no sandbox, no proxy, no pytest and no
+report: training and predicting on MNIST and attrition, training the two-layer network,
+sweeping circles' hidden sizes, fitting the perceptron. The cheap calls of the suites (a few
+hundred small numpy calls) are left out, so the ratio slightly flatters the bare run.
+Both runs are fresh processes, measured one after the other in one invocation.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BARE = r'''
+import importlib.util, sys, time
+import numpy as np
+t0 = time.perf_counter()
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, f"{ROOT}/solutions/{name}.py")
+    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    return module
+from grader import datasets
+neuron, backprop, perceptron = load("neuron"), load("backprop"), load("perceptron")
+circles, mnist_ann, attrition = load("circles"), load("mnist_ann"), load("attrition")
+rng = np.random.default_rng(0)
+X = rng.normal(size=(200, 2)); y = (X[:, 0] * X[:, 1] > 0).astype(int)
+backprop.train(X, y, n_hidden=16, lr=0.5, epochs=2000, seed=0)
+perceptron.Perceptron(epochs=10).fit(np.array([[0, 0], [0, 1], [1, 0], [1, 1]]), np.array([0, 0, 0, 1]))
+Xc, yc = circles.make_data()
+circles.accuracy_by_hidden(Xc, yc)
+circles.decision_grid(circles.fit_mlp(Xc, yc, 8), Xc)
+data = datasets.load_mnist()
+Xm, Ym = mnist_ann.preprocess(data.x_train, data.y_train)
+model = mnist_ann.build_model(); mnist_ann.train(model, Xm, Ym)
+model.predict(mnist_ann.preprocess(data.x_test, np.zeros(len(data.x_test), int))[0], verbose=0)
+df = datasets.load_attrition(); train_df, test_df = datasets.attrition_split(df)
+Xa, Xt = attrition.preprocess(train_df, test_df.drop(columns=["Attrition"]))
+model = attrition.build_model(Xa.shape[1]); attrition.train(model, Xa, attrition.encode_target(train_df))
+model.predict(Xt, verbose=0)
+print(time.perf_counter() - t0)
+'''
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sandbox", default="auto")
+    opts = parser.parse_args()
+    env_code = BARE.replace("{ROOT}", str(ROOT))
+    t0 = time.perf_counter()
+    bare = subprocess.run([sys.executable, "-c", env_code], capture_output=True, text=True,
+                          check=True, env={"TF_CPP_MIN_LOG_LEVEL": "3", "GRADER_OFFLINE": "1",
+                                           "PATH": "/usr/bin:/bin"})
+    bare_wall = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "grader", "grade", str(ROOT / "solutions"),
+                        "--out", out, "--sandbox", opts.sandbox], check=True,
+                       stdout=subprocess.DEVNULL)
+        graded_wall = time.perf_counter() - t0
+        result = json.loads(Path(out, "result.json").read_text())
+    calls = sum(e["timings"].get("student_calls", 0) for e in result["exercises"])
+    starts = sum(e["timings"].get("worker_start", 0) for e in result["exercises"])
+    print(f"bare run (one process, same calls):  {bare_wall:6.2f} s "
+          f"(inside the script: {float(bare.stdout.strip().splitlines()[-1]):.2f} s)")
+    print(f"graded ({result['sandbox']['mode']}):  {graded_wall:6.2f} s  "
+          f"= {graded_wall / bare_wall:.2f}x the bare run (target <= 1.10x)")
+    print(f"  worker starts (6 workers, 2 TensorFlow imports): {starts:.2f} s")
+    print(f"  inside student code:                            {calls:.2f} s")
+    print(f"  everything else (pytest, data, suites, report):  "
+          f"{graded_wall - starts - calls:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
