@@ -1,8 +1,8 @@
 """Single-bug submissions: each typical student mistake costs points where it is made, only there.
 
-tests/submissions/buggy/<exercise>__<bug>/<exercise>.py is the reference solution with ONE
-change, marked ``# BUG:``; bugs.toml next to them says what each bug is and which regexes the
-student-facing messages must match: one naming the function, one naming the mistake. Each bug
+Each table of tests/submissions/buggy/bugs.toml is the reference solution with ONE change,
+marked ``# BUG:`` and given as old/new text pairs, plus which regexes the student-facing
+messages must match: one naming the function, one naming the mistake. Each bug
 is graded as a whole submission (the other files are the reference solutions) so that a
 failure here means either the suites missed the mistake, blamed it on the wrong exercise, or
 explained it badly.
@@ -50,8 +50,16 @@ def load_manifest() -> dict[str, dict]:
 BUGS = load_manifest()
 
 
-def bug_file(folder: str) -> Path:
-    return BUGGY_DIR / folder / f"{BUGS[folder]['exercise']}.py"
+def buggy_source(bug: str) -> str:
+    """The reference solution with the bug's changes applied (each anchors exactly once),
+    so the fixtures follow every edit of solutions/ instead of going stale as copies."""
+    text = (SOLUTIONS_DIR / f"{BUGS[bug]['exercise']}.py").read_text(encoding="utf-8")
+    for n, change in enumerate(BUGS[bug].get("change", []), start=1):
+        found = text.count(change["old"])
+        assert found == 1, (f"{bug}: change {n} must match the solution exactly once, "
+                            f"matches {found} times: update bugs.toml after editing solutions/")
+        text = text.replace(change["old"], change["new"])
+    return text
 
 
 def changed_lines(before: str, after: str) -> tuple[int, list[str]]:
@@ -77,24 +85,18 @@ def suite_source_lines() -> list[str]:
 
 
 def build_submission(folder: str, dest: Path) -> Path:
-    """All reference solutions, with the one exercise file replaced by the buggy copy."""
+    """All reference solutions, with the one exercise file replaced by its buggy version."""
     dest.mkdir()
     for path in SOLUTIONS_DIR.glob("*.py"):
         shutil.copy(path, dest / path.name)
-    shutil.copy(bug_file(folder), dest / bug_file(folder).name)
+    (dest / f"{BUGS[folder]['exercise']}.py").write_text(buggy_source(folder), encoding="utf-8")
     return dest
 
 
 GRADING_PARAMS = [pytest.param(folder, id=folder, marks=pytest.mark.slow) for folder in sorted(BUGS)]
 
 
-# ---- the manifest and the folders agree; each bug is one small, marked change -----------------
-
-def test_every_folder_is_in_the_manifest_and_back():
-    folders = {p.name for p in BUGGY_DIR.iterdir() if p.is_dir() and p.name != "__pycache__"}
-    assert sorted(folders - set(BUGS)) == [], "folders missing from bugs.toml"
-    assert sorted(set(BUGS) - folders) == [], "bugs.toml entries without a folder"
-
+# ---- each bug in the manifest is one small, marked change of its solution --------------------
 
 @pytest.mark.parametrize("folder", sorted(BUGS))
 def test_bug_is_one_marked_change_of_the_solution(folder):
@@ -102,8 +104,7 @@ def test_bug_is_one_marked_change_of_the_solution(folder):
     exercise = spec["exercise"]
     assert exercise in assignment.EXERCISE_NAMES
     assert folder.startswith(f"{exercise}__")
-    files = sorted(p.name for p in (BUGGY_DIR / folder).iterdir())
-    assert files == [f"{exercise}.py"], f"{folder} must hold only {exercise}.py, has {files}"
+    assert spec.get("change"), "a bug needs at least one [[<bug>.change]] with old and new"
     assert spec.get("description", "").strip()
     assert len(spec.get("expect", [])) >= 2, "expect: one regex for the function, one for the mistake"
     for pattern in spec["expect"]:
@@ -111,7 +112,7 @@ def test_bug_is_one_marked_change_of_the_solution(folder):
     assert all(isinstance(name, str) and name.startswith("test_")
                for name in spec.get("lost_tests", []))
 
-    buggy = bug_file(folder).read_text(encoding="utf-8")
+    buggy = buggy_source(folder)
     ast.parse(buggy)  # a bug in behaviour, not a syntax error
     count, new_lines = changed_lines((SOLUTIONS_DIR / f"{exercise}.py").read_text(encoding="utf-8"),
                                      buggy)
