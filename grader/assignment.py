@@ -11,6 +11,17 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = Path(__file__).resolve().parent
 SUITES_DIR = PACKAGE_DIR / "suites"
+# The student edition (grader.student_edition) carries the public tests only, their frozen
+# expected values and the stubs; this file marks it.
+EDITION_MARKER = SUITES_DIR / "STUDENT_EDITION"
+STUDENT_EDITION = EDITION_MARKER.is_file()
+# The untouched exercise stubs: packaged in the student edition, exercises/ in this project.
+STUBS_DIR = PACKAGE_DIR / "stubs" if STUDENT_EDITION else PROJECT_ROOT / "exercises"
+
+
+def frozen_values_path(name: str) -> Path:
+    """Where the student edition keeps an exercise's frozen reference values."""
+    return SUITES_DIR / name / "expected.json"
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 PUBLIC_MARKER = "public"
 # How grader.proxy.StudentError words a call into a stub that still raises NotImplementedError.
 NOT_IMPLEMENTED = "Not implemented yet"
-STUBS_DIR = assignment.PROJECT_ROOT / "exercises"
+STUBS_DIR = assignment.STUBS_DIR
 MAX_MESSAGE_LINES = 40
 STEP_SUMMARY_LIMIT = 900_000  # GitHub refuses step summaries above 1 MiB
 

@@ -140,8 +140,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What the student edition (grader.student_edition) leaves out: it has no hidden tests.
+INSTRUCTOR_COMMANDS = ("grade", "batch", "merge", "template", "generate")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if assignment.STUDENT_EDITION and args.command in INSTRUCTOR_COMMANDS:
+        print(f"grader {args.command}: this is the student edition of the grader, which holds "
+              f"the public checks only; run `grader check` to check your work",
+              file=sys.stderr)
+        return EXIT_USAGE
     return args.func(args)
 
 

@@ -56,12 +56,15 @@ def library_versions() -> dict[str, str]:
 def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = None,
           limits: Limits | None = None, sandbox: str | None = None,
           hide: Iterable[Path] = (), log: io.TextIOBase | None = None,
-          artifacts: Path | None = None, markers: str | None = None) -> Result:
+          artifacts: Path | None = None, markers: str | None = None,
+          record_reference: dict | None = None) -> Result:
     """Grade ``submission`` (a folder or .zip) and return its result; never raises for
     anything the submission does. Raises SubmissionError when it cannot be opened at all
     and GraderFault when the grader itself breaks. Executed notebooks are kept under
     ``artifacts`` (the output folder) when given. ``markers`` (a pytest -m expression, e.g.
-    "public" for grader check) runs only the tests it selects."""
+    "public" for grader check) runs only the tests it selects. ``record_reference``: a dict
+    that collects, per exercise, what the tests read from the reference (see
+    grader.student_edition)."""
     started = time.perf_counter()
     names = list(assignment.EXERCISE_NAMES if exercises is None else exercises)
     for name in names:
@@ -77,7 +80,8 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
         located = {name: locate(root, name) for name in names}
         answers = {name: extract_answers(loc.path, name) for name, loc in located.items()
                    if loc.path is not None and loc.path.suffix == ".ipynb"}
-        plugin = GradingPlugin(root, located, mode, limits, hidden)
+        plugin = GradingPlugin(root, located, mode, limits, hidden,
+                               record_reference=record_reference)
         suite_dirs = [str(assignment.SUITES_DIR / n) for n in names]
         args = suite_dirs + ["-c", str(SUITE_INI), "--rootdir", str(assignment.SUITES_DIR),
                              "--assert=plain", "-q", "--no-header", "-p", "no:cacheprovider"]

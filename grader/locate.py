@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.assignment import PROJECT_ROOT
+from grader.assignment import STUBS_DIR
 
 _RAISE_NIE = re.compile(rb"raise\s+NotImplementedError")
 
@@ -45,7 +45,7 @@ def _stub_digests(name: str, stubs_dir: Path) -> set[str]:
 def locate(submission: Path, name: str, stubs_dir: Path | None = None) -> Located:
     """Find the file answering exercise ``name`` in ``submission`` (see the module's rule)."""
     submission = submission.resolve()
-    stubs_dir = PROJECT_ROOT / "exercises" if stubs_dir is None else stubs_dir
+    stubs_dir = STUBS_DIR if stubs_dir is None else stubs_dir
     looked = candidate_paths(name)
     found = []
     ignored = []

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from grader import assignment, scoring
+from grader.frozen_reference import FrozenReference, FrozenTable, RecordingReference
 from grader.locate import Located
 from grader.proxy import ImportFailed, StudentModule, StudentProblem
 from grader.results import TestResult
@@ -84,8 +85,10 @@ class ExerciseRouter:
 
 class GradingPlugin:
     def __init__(self, submission_dir: Path, located: dict[str, Located], mode: Mode,
-                 limits: Limits, hidden: list[Path] | None = None):
+                 limits: Limits, hidden: list[Path] | None = None,
+                 record_reference: dict[str, FrozenTable] | None = None):
         self.submission_dir = submission_dir
+        self.record_reference = record_reference
         self.mode, self.limits, self.hidden = mode, limits, hidden
         self.runs = {name: ExerciseRun(loc) for name, loc in located.items()}
         for run in self.runs.values():
@@ -141,10 +144,15 @@ class GradingPlugin:
         return run.module
 
     def _reference_for(self, name: str):
+        """The solution module; in the student edition, the public tests' frozen values."""
         if name not in self._references:
             if assignment.get(name).uses_tensorflow:
                 raise RuntimeError(f"suite error: the {name} suite may not import the "
                                    f"reference (it would bring TensorFlow into the grader)")
+            if assignment.STUDENT_EDITION:
+                self._references[name] = FrozenReference(
+                    FrozenTable.load(assignment.frozen_values_path(name)))
+                return self._references[name]
             path = SOLUTIONS_DIR / f"{name}.py"
             spec = importlib.util.spec_from_file_location(f"_reference_{name}", path)
             if spec is None or not path.is_file():
@@ -152,6 +160,9 @@ class GradingPlugin:
                                    f"(set GRADER_SOLUTIONS)")
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
+            if self.record_reference is not None:
+                module = RecordingReference(
+                    module, self.record_reference.setdefault(name, FrozenTable(name)))
             self._references[name] = module
         return self._references[name]
 
