@@ -341,6 +341,19 @@ def expect_unchanged(before: Any, after: Any, call: str, arg: str = "its input")
                "the argument, or use out-of-place operations (a = a - x, not a -= x)"])
 
 
+def constant(values: Any, dtype: Any = None) -> np.ndarray:
+    """A read-only array for a suite's shared inputs (module-level test data).
+
+    Argument changes made in the worker are mirrored onto the caller's arrays, so a student's
+    in-place write into a writable constant would silently change the input of every later
+    test. A read-only one makes that write fail where it happens, with numpy's "read-only"
+    error, exactly as it would on the student's own machine.
+    """
+    array = np.array(values, dtype=dtype)
+    array.flags.writeable = False
+    return array
+
+
 def _frozen(value: Any) -> Any:
     """A read-only deep copy of arrays (and dicts/lists of arrays); other values as they are."""
     if isinstance(value, np.ndarray):

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from grader.checks import (
+    constant,
     expect_array,
     expect_inputs_untouched,
     expect_probabilities,
@@ -14,8 +15,8 @@ from grader.checks import (
 )
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "step", "linear")
-FIXED_Z = np.array([[-3.0, -0.5, 0.0, 0.5, 3.0], [-1e-3, 1e-3, 2.0, -2.0, 10.0]])
-EXTREME_Z = np.array([-1000.0, -750.0, -30.0, 0.0, 30.0, 750.0, 1000.0])
+FIXED_Z = constant([[-3.0, -0.5, 0.0, 0.5, 3.0], [-1e-3, 1e-3, 2.0, -2.0, 10.0]])
+EXTREME_Z = constant([-1000.0, -750.0, -30.0, 0.0, 30.0, 750.0, 1000.0])
 
 
 def _columns_sum_to_one(got, expected):

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from grader.checks import (
+    constant,
     expect_array,
     expect_inputs_untouched,
     expect_labels,
@@ -13,10 +14,10 @@ from grader.checks import (
     matches,
 )
 
-GATE_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-AND_Y = np.array([0, 0, 0, 1])
-OR_Y = np.array([0, 1, 1, 1])
-XOR_Y = np.array([0, 1, 1, 0])
+GATE_X = constant([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+AND_Y = constant([0, 0, 0, 1])
+OR_Y = constant([0, 1, 1, 1])
+XOR_Y = constant([0, 1, 1, 0])
 
 SIGN_HINT = "the rule is w += lr * (y - y_hat) * x: check the sign of (y - y_hat)"
 
