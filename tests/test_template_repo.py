@@ -1,12 +1,17 @@
-"""``grader template``: the students' starting repository holds stubs, a workflow, a README, and
-nothing hidden (no suite, solution or grader test, by name or by content)."""
+"""``grader template``: the students' starting repository holds stubs, the student edition of
+the grader, a workflow, a README, and nothing hidden (no hidden test, solution or grader test,
+by name or by content)."""
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
+import os
 import re
 import subprocess
+import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -18,6 +23,7 @@ from grader import assignment, template_repo
 
 HIDDEN_TREES = [PROJECT_ROOT / "grader" / "suites", PROJECT_ROOT / "solutions",
                 PROJECT_ROOT / "tests"]
+EDITION = template_repo.EDITION_DIR.as_posix()
 
 
 def parse(argv):
@@ -33,7 +39,7 @@ def digest(path: Path) -> str:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("template") / "repo"
-    files = template_repo.build_template(out, package="dl-grader==9.9.9")
+    files = template_repo.build_template(out)
     return out, files
 
 
@@ -41,12 +47,27 @@ def tree(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
 
 
+def hidden_test_names() -> set[str]:
+    """The names of the suites' tests not marked public, read from the suites themselves."""
+    names = set()
+    for path in (PROJECT_ROOT / "grader" / "suites").rglob("test_*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test") and \
+                    "mark.public" not in "".join(map(ast.unparse, node.decorator_list)):
+                names.add(node.name)
+    return names
+
+
 def test_template_holds_stubs_workflow_readme_and_gitignore(built):
     out, files = built
     expected = {f"exercises/{n}{s}" for n in assignment.EXERCISE_NAMES for s in (".py", ".ipynb")}
     expected |= {".github/workflows/check.yml", "README.md", ".gitignore"}
-    assert tree(out) == expected
-    assert {p.relative_to(out).as_posix() for p in files} == expected
+    outside = {p for p in tree(out) if not p.startswith(EDITION + "/")}
+    assert outside == expected
+    assert {p.relative_to(out).as_posix() for p in files} == tree(out)
+    for rel in ("pyproject.toml", "grader/cli.py", "grader/suites/STUDENT_EDITION",
+                "grader/suites/neuron/expected.json", "grader/stubs/neuron.py"):
+        assert (out / EDITION / rel).is_file(), rel
     for name in assignment.EXERCISE_NAMES:
         for suffix in (".py", ".ipynb"):
             assert digest(out / "exercises" / f"{name}{suffix}") == \
@@ -62,13 +83,30 @@ def test_template_contains_nothing_hidden(built):
     hidden_digests = {digest(p) for p in hidden if p.stat().st_size > 0}
     hidden_names = {p.name for p in hidden if p.suffix in (".py", ".toml", ".yaml", ".ini")
                     and p.name != "__init__.py"}
+    solutions = [p for p in (PROJECT_ROOT / "solutions").rglob("*") if p.is_file()]
+    solution_digests = {digest(p) for p in solutions}
+    tests = [p for p in (PROJECT_ROOT / "tests").rglob("*") if p.is_file()
+             and p.stat().st_size > 0 and "__pycache__" not in p.parts]
+    test_digests = {digest(p) for p in tests}
+    secret_tests = hidden_test_names()
+    assert len(secret_tests) >= 15, secret_tests
     for path in out.rglob("*"):
         if not path.is_file():
             continue
+        text = path.read_text(errors="replace")
+        rel = path.relative_to(out)
+        source = PROJECT_ROOT.joinpath(*rel.parts[1:])
+        grader_code = (rel.parts[:2] == (EDITION, "grader") and "suites" not in rel.parts
+                       and source.is_file() and digest(path) == digest(source))
+        if not grader_code:   # (the grader's authoring module documents the markers)
+            assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path
+        assert digest(path) not in solution_digests | test_digests, path
+        leaked = [name for name in secret_tests if re.search(rf"\b{name}\b", text)]
+        assert not leaked, (path, leaked)
+        if EDITION in path.relative_to(out).parts:
+            continue
         assert digest(path) not in hidden_digests, path
         assert path.name not in hidden_names - {f"{n}.py" for n in assignment.EXERCISE_NAMES}, path
-        text = path.read_text(errors="replace")
-        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, path
         assert "@pytest.mark" not in text and "grader.suites" not in text, path
     # the stubs are not the solutions under the same name
     for name in assignment.EXERCISE_NAMES:
@@ -76,16 +114,14 @@ def test_template_contains_nothing_hidden(built):
             digest(PROJECT_ROOT / "solutions" / f"{name}.py")
 
 
-def test_template_workflow_pins_the_grader_and_is_the_student_workflow(built):
+def test_template_workflow_is_the_student_workflow_installing_the_vendored_edition(built):
     out, _ = built
     text = (out / ".github" / "workflows" / "check.yml").read_text()
-    source = template_repo.WORKFLOW_TEMPLATE.read_text()
-    changed = [(a, b) for a, b in zip(text.splitlines(), source.splitlines()) if a != b]
-    assert len(text.splitlines()) == len(source.splitlines())
-    assert [a for a, _ in changed] == ['  GRADER_PACKAGE: "dl-grader==9.9.9"']
+    assert text == template_repo.WORKFLOW_TEMPLATE.read_text()
     wf = yaml.safe_load(text)
     assert wf["permissions"] == {"contents": "read"}
     assert "secrets." not in yaml.safe_dump(wf)
+    assert "python -m pip install --quiet ./.grader" in text
 
 
 def test_template_workflow_passes_actionlint(built):
@@ -102,83 +138,74 @@ def test_template_workflow_passes_actionlint(built):
 def test_readme_tells_students_how_to_check_and_what_ci_does(built):
     out, _ = built
     readme = (out / "README.md").read_text()
-    assert 'python -m pip install "dl-grader==9.9.9"' in readme and "grader check" in readme
+    assert "python -m pip install ./.grader" in readme and "grader check" in readme
     assert "hidden tests" in readme and "check.yml" in readme
     for name in assignment.EXERCISE_NAMES:
         assert f"`{name}`" in readme
     assert "grader-check/" in (out / ".gitignore").read_text()
 
 
-@pytest.mark.parametrize("spec", ['x" && curl evil', "a b", "$(id)", "pkg\nrun: x", "", "`id`",
-                                  "dl-grader\\"])
-def test_package_specs_that_could_break_out_are_refused(spec, tmp_path):
-    with pytest.raises(ValueError):
-        template_repo.build_template(tmp_path / "t", package=spec)
-    assert not (tmp_path / "t").exists()
-
-
-@pytest.mark.parametrize("spec", ["dl-grader==0.1.0", "dl-grader[extra]>=0.1,<0.2",
-                                  "git+https://example.org/course/dl-grader@v0.1.0",
-                                  "https://example.org/dl_grader-0.1.0-py3-none-any.whl#sha256=ab"])
-def test_ordinary_package_specs_are_accepted(spec):
-    assert f'GRADER_PACKAGE: "{spec}"' in template_repo.student_workflow(spec)
-
-
 def test_command_builds_and_refuses_a_non_empty_folder(tmp_path, capsys):
     out = tmp_path / "repo"
-    assert template_repo.run(parse([str(out), "--grader-package", "dl-grader==1.2.3"])) == 0
+    assert template_repo.run(parse([str(out), "--title", "Week 3"])) == 0
     assert "template repository" in capsys.readouterr().out
-    assert 'GRADER_PACKAGE: "dl-grader==1.2.3"' in \
-        (out / ".github" / "workflows" / "check.yml").read_text()
+    assert (out / "README.md").read_text().startswith("# Week 3\n")
     assert template_repo.run(parse([str(out)])) == 2
     assert "not an empty folder" in capsys.readouterr().err
     assert template_repo.run(parse([str(tmp_path / "x"), "--exercises",
                                     str(tmp_path / "none")])) == 2
     assert "no exercise stubs" in capsys.readouterr().err
-    assert template_repo.run(parse([str(tmp_path / "y"), "--grader-package", "a b"])) == 2
+    assert not (tmp_path / "x").exists()
 
 
-def test_default_package_pins_the_running_grader():
-    spec = template_repo.grader_requirement()
-    assert spec.startswith("dl-grader")
-    template_repo.check_package_spec(spec)
-
-
-GRADER_SHIM = """
-import os, sys
-sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
-from grader import cli, exports, template_repo
-parser = cli.build_parser()
-commands = next(a for a in parser._actions if a.dest == "command")
-for name, add in (("export", exports.add_parser), ("template", template_repo.add_parser)):
-    if name not in commands.choices:   # until grader/cli.py registers them
-        add(commands)
-args = parser.parse_args()
-sys.exit(args.func(args))
-"""
+def student_python(root: Path) -> Path:
+    """A fresh virtual environment that sees this environment's libraries (numpy, TensorFlow...)
+    but not its grader: installing the edition there needs no download of the dependencies."""
+    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, timeout=300)
+    python = root / "bin" / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    # a plain path entry: the .pth files of this environment (its editable grader) stay inert
+    Path(site, "course-libraries.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return python
 
 
 @pytest.mark.slow
 def test_the_template_workflow_steps_check_a_students_work(tmp_path):
-    """The check and summary steps of check.yml, run for real on a template whose neuron is
-    solved: the run is green (the rest is not attempted yet), the summary says so."""
-    from test_workflows import fake_command, load, run_step, step
+    """The install, check and summary steps of check.yml, run for real on a template whose
+    neuron is solved: the edition installs from .grader/ with pip, the run is green (the rest
+    is not attempted yet), the summary says so."""
+    from test_workflows import load, run_step, step
 
     repo = tmp_path / "repo"
-    template_repo.build_template(repo, package="dl-grader==0.1.0")
+    template_repo.build_template(repo)
     (repo / "exercises" / "neuron.py").write_bytes((PROJECT_ROOT / "solutions" /
                                                     "neuron.py").read_bytes())
     wf = load(repo / ".github" / "workflows" / "check.yml")
-    fake_command(tmp_path / "bin", "grader", GRADER_SHIM)
+    python = student_python(tmp_path / "venv")
+    path = [python.parent]
     summary = tmp_path / "summary.md"
     env = {"RESULTS": wf["env"]["RESULTS"], "GITHUB_ACTIONS": "true",
-           "GITHUB_STEP_SUMMARY": str(summary), "GRADER_SANDBOX": "reduced"}
-    checked = run_step(step(wf, "check", "Run the public checks")["run"], repo, env,
-                       [tmp_path / "bin"])
+           "GITHUB_STEP_SUMMARY": str(summary), "GRADER_SANDBOX": "reduced",
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    for var in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONFIG_FILE"):
+        if var in os.environ:
+            env[var] = os.environ[var]
+    installed = run_step(step(wf, "check", "Install the grader's public checks")["run"], repo,
+                         env, path)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    where = subprocess.run([python, "-c", "import grader, grader.assignment as a; "
+                            "print(grader.__file__, a.STUDENT_EDITION)"], cwd=repo,
+                           capture_output=True, text=True, check=True).stdout
+    assert str(tmp_path / "venv") in where and where.split()[1] == "True", where
+
+    checked = run_step(step(wf, "check", "Run the public checks")["run"], repo, env, path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert (repo / "grader-check" / "result.json").is_file()
-    exported = run_step(step(wf, "check", "Summary and annotations")["run"], repo, env,
-                        [tmp_path / "bin"])
+    result = json.loads((repo / "grader-check" / "result.json").read_text())
+    neuron = next(ex for ex in result["exercises"] if ex["name"] == "neuron")
+    assert neuron["tests"] and all(t["public"] and t["outcome"] == "passed"
+                                   for t in neuron["tests"])
+    exported = run_step(step(wf, "check", "Summary and annotations")["run"], repo, env, path)
     assert exported.returncode == 0, exported.stdout + exported.stderr
     lines = [line for line in exported.stdout.splitlines() if line]
     assert lines and all(line.startswith("::warning ") for line in lines)
@@ -186,6 +213,10 @@ def test_the_template_workflow_steps_check_a_students_work(tmp_path):
     text = summary.read_text()
     assert re.search(r"\| neuron \| (\d+) / \1 \| all tests passed \|", text), text
     assert text.count("not attempted yet |") == len(assignment.EXERCISE_NAMES) - 1
+    # a student cannot grade with it: the hidden tests are not there
+    refused = subprocess.run([python, "-m", "grader", "grade", "exercises"], cwd=repo,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "student edition" in refused.stderr
 
 
 def test_the_workflow_templates_ship_in_the_package():
