@@ -20,6 +20,7 @@ import hashlib
 import io
 import os
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -321,7 +322,26 @@ def load_mnist(*, offline_ok: bool = True) -> MnistData:
     """
     env_path = os.environ.get(MNIST_ENV) or None
     cache_paths = tuple(str(p) for p in _keras_cache_paths())
-    return _load_mnist_cached(env_path, cache_paths, _offline(), offline_ok)
+    with _MNIST_LOCK:   # a warm-up thread may be loading it: wait for it instead of loading twice
+        return _load_mnist_cached(env_path, cache_paths, _offline(), offline_ok)
+
+
+_MNIST_LOCK = threading.Lock()
+
+
+def warm(dataset: str | None) -> None:
+    """Load ``dataset`` (an Exercise.dataset) into this process's caches ahead of its use,
+    e.g. in a thread while other exercises are graded. Errors are left for the real load to
+    raise and explain, where the data is used."""
+    try:
+        if dataset == "mnist":
+            load_mnist()
+        elif dataset == "attrition":
+            import sklearn.model_selection  # noqa: F401 - attrition_split's import, ~1 s
+
+            load_attrition()
+    except Exception:  # noqa: BLE001 - see the docstring
+        pass
 
 
 def clear_cache() -> None:

@@ -331,9 +331,26 @@ class StudentModule:
         self.time_starting = 0.0
         self.time_importing = 0.0
         self._outputs: list[str] = []
-        self._deadline = time.monotonic() + budget
+        self._deadline: float | None = None     # the budget runs from the first request
+        self._prestarted: WorkerProcess | None = None
 
     # ---- lifecycle --------------------------------------------------------------------------
+    def _spawn(self) -> WorkerProcess:
+        """A fresh worker on a fresh copy of the submission, importing its preloads."""
+        self._copy = Path(tempfile.mkdtemp(prefix=f"grader-{self._exercise}-"))
+        copy_for_worker(self._submission, self._copy)
+        uid = allocate_uid(self._mode)
+        prepare_student_dir(self._copy, uid)
+        return WorkerProcess(self._mode, self._copy, self._limits, self._hidden,
+                             self._preload, uid)
+
+    def prestart(self) -> None:
+        """Start the first worker now, so its preloads (TensorFlow: ~5 s) are imported while
+        other exercises are graded. The student's file is not loaded until a test needs it,
+        and the worker is as isolated as one started then."""
+        if self._worker is None and self._prestarted is None and not self._generation:
+            self._prestarted = self._spawn()
+
     def _start(self) -> None:
         if self._import_error is not None:
             raise self._import_error
@@ -343,14 +360,15 @@ class StudentModule:
                 f"the remaining checks of {self._exercise} were not run.")
         if self._generation:
             self._restarts += 1
-        self._retire_worker()
-        self._copy = Path(tempfile.mkdtemp(prefix=f"grader-{self._exercise}-"))
-        copy_for_worker(self._submission, self._copy)
-        uid = allocate_uid(self._mode)
-        prepare_student_dir(self._copy, uid)
         t0 = time.perf_counter()
-        self._worker = WorkerProcess(self._mode, self._copy, self._limits, self._hidden,
-                                     self._preload, uid)
+        prestarted, self._prestarted = self._prestarted, None
+        if prestarted is not None and prestarted.alive:
+            self._worker = prestarted
+        else:
+            if prestarted is not None:
+                self._worker = prestarted       # died while waiting: retire it, start afresh
+            self._retire_worker()
+            self._worker = self._spawn()
         self._generation += 1
         path = f"{self._worker.student_root}/{self._file_rel}"
         try:
@@ -380,6 +398,8 @@ class StudentModule:
         return self._worker
 
     def close(self) -> None:
+        if self._prestarted is not None:      # started for tests that never ran
+            self._worker, self._prestarted = self._prestarted, None
         self._retire_worker()
 
     def _retire_worker(self) -> None:
@@ -407,6 +427,8 @@ class StudentModule:
     def _request(self, op: str, target: "RemoteHandle | None", args: list, label: str) -> Any:
         if self._import_error is not None:
             raise self._import_error
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self._budget
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             self.close()

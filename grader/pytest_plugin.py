@@ -11,6 +11,7 @@ import importlib.util
 import math
 import os
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from grader import assignment, scoring
+from grader import assignment, datasets, scoring
 from grader.frozen_reference import FrozenReference, FrozenTable, RecordingReference
 from grader.locate import Located
 from grader.proxy import ImportFailed, StudentModule, StudentProblem
@@ -131,12 +132,27 @@ class GradingPlugin:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self.current = exercise_of(item.path)
 
-    def _module_for(self, name: str) -> StudentModule:
-        """The exercise's one worker proxy, started on first use."""
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Start the TensorFlow exercises' workers and load their datasets now, in the
+        background: TensorFlow's ~5 s import per worker and the data loading then overlap
+        with the grading of the exercises before them instead of adding to it."""
+        selected = [name for name in self.runs
+                    if name in {exercise_of(item.path) for item in session.items}]
+        needed = [d for d in dict.fromkeys(assignment.get(n).dataset for n in selected) if d]
+        if needed:
+            threading.Thread(target=lambda: [datasets.warm(d) for d in needed],
+                             name="grader-warm-datasets", daemon=True).start()
+        for name in selected:
+            if assignment.get(name).uses_tensorflow:
+                self._module_for(name, now=False).prestart()
+
+    def _module_for(self, name: str, now: bool = True) -> StudentModule:
+        """The exercise's one worker proxy, started on first use (``now``) or ahead of it."""
         run = self.runs[name]
+        if now:
+            run.started = run.started or time.perf_counter()
         if run.module is None:
             ex = assignment.get(name)
-            run.started = run.started or time.perf_counter()
             run.module = StudentModule(
                 name, run.located.path, self.submission_dir, self.mode, self.limits,
                 call_timeout=ex.call_timeout, budget=ex.time_budget, hidden=self.hidden,

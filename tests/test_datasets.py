@@ -245,6 +245,42 @@ def test_env_file_is_used_first(isolated, tmp_path, monkeypatch):
         data.x_train[0, 0, 0] = 1  # the cached arrays are shared, hence read-only
 
 
+def test_warming_in_a_thread_loads_once_and_the_real_load_waits_for_it(isolated, tmp_path,
+                                                                       monkeypatch):
+    import threading
+    import time
+
+    npz = write_mnist_npz(tmp_path / "mine.npz")
+    monkeypatch.setenv("GRADER_MNIST", str(npz))
+    datasets.clear_cache()
+    reads = []
+    real_read = datasets._read_npz
+
+    def slow_read(*args, **kwargs):
+        reads.append(threading.current_thread().name)
+        time.sleep(0.3)
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(datasets, "_read_npz", slow_read)
+    warm = threading.Thread(target=datasets.warm, args=("mnist",), name="warm")
+    warm.start()
+    time.sleep(0.05)
+    data = datasets.load_mnist()                    # arrives while the thread is loading
+    warm.join()
+    assert reads == ["warm"] and data.source == f"env:{npz}"
+    datasets.clear_cache()
+
+
+def test_warming_swallows_errors_and_leaves_them_to_the_real_load(isolated, monkeypatch):
+    monkeypatch.setenv("GRADER_MNIST", "/nonexistent/mnist.npz")
+    datasets.clear_cache()
+    datasets.warm("mnist")                          # no exception, no output
+    datasets.warm(None)
+    with pytest.raises(DatasetError, match="/nonexistent/mnist.npz"):
+        datasets.load_mnist()
+    datasets.clear_cache()
+
+
 @pytest.mark.parametrize("problem, writer", [
     ("not an npz", lambda p: p.write_text("hello")),
     ("missing y_test", lambda p: write_mnist_npz(p, y_test=None)),

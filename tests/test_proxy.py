@@ -459,6 +459,34 @@ def test_budget_exhausted_stops_the_call_and_every_later_one(spawn):
     assert time.perf_counter() - t0 < 0.5              # not even started
 
 
+def test_prestarted_worker_serves_the_first_call_and_the_budget_starts_there(spawn):
+    module = spawn(CRASHY + "    print('student file loaded')\n", budget=3)
+    module.prestart()
+    early = module._prestarted
+    assert early is not None and early.alive
+    time.sleep(3.5)                     # longer than the budget: waiting costs the student nothing
+    assert "student file loaded" not in module.output   # loaded only when a test needs it
+    assert module.ping() == "pong"
+    assert module._worker is early and module._prestarted is None
+    assert "student file loaded" in module.output
+
+
+def test_a_prestarted_worker_nobody_used_is_stopped_on_close(spawn):
+    module = spawn(CRASHY)
+    module.prestart()
+    early = module._prestarted
+    module.close()
+    assert not early.alive and module._prestarted is None
+
+
+def test_a_prestarted_worker_that_died_is_replaced(spawn):
+    module = spawn(CRASHY)
+    module.prestart()
+    module._prestarted.kill()
+    assert module.ping() == "pong"
+    assert module._worker.alive
+
+
 @pytest.mark.parametrize("bomb", ["numpy_bomb", "list_bomb"])
 def test_memory_bomb_costs_the_student_not_the_grader(spawn, bomb):
     module = spawn(CRASHY)
