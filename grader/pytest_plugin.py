@@ -84,6 +84,17 @@ class ExerciseRouter:
         return f"<{self._label} of the running exercise>"
 
 
+def _warm(data: list[str]) -> None:
+    """What the grader process will need later, loaded while it mostly waits for workers:
+    the datasets, then matplotlib for the report's figures (~1 s of imports)."""
+    for name in data:
+        datasets.warm(name)
+    try:
+        importlib.import_module("grader.plots")
+    except Exception:  # noqa: BLE001 - the report imports it again and says what is wrong
+        pass
+
+
 class GradingPlugin:
     def __init__(self, submission_dir: Path, located: dict[str, Located], mode: Mode,
                  limits: Limits, hidden: list[Path] | None = None,
@@ -139,9 +150,7 @@ class GradingPlugin:
         selected = [name for name in self.runs
                     if name in {exercise_of(item.path) for item in session.items}]
         needed = [d for d in dict.fromkeys(assignment.get(n).dataset for n in selected) if d]
-        if needed:
-            threading.Thread(target=lambda: [datasets.warm(d) for d in needed],
-                             name="grader-warm-datasets", daemon=True).start()
+        threading.Thread(target=_warm, args=(needed,), name="grader-warm", daemon=True).start()
         for name in selected:
             if assignment.get(name).uses_tensorflow:
                 self._module_for(name, now=False).prestart()
