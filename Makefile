@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup report test quick-test generate clean
+.PHONY: setup report test quick-test generate bench clean
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,10 @@ test: setup
 # What a developer runs while working: everything but training and whole-submission grading.
 quick-test: setup
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Every benchmark of docs/BENCHMARKS.md (~20 min; BENCH_ARGS=--quick for a smoke run).
+bench: setup
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 generate: setup
 	$(VENV)/bin/grader generate
