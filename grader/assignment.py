@@ -19,9 +19,12 @@ STUDENT_EDITION = EDITION_MARKER.is_file()
 STUBS_DIR = PACKAGE_DIR / "stubs" if STUDENT_EDITION else PROJECT_ROOT / "exercises"
 
 
-def frozen_values_path(name: str) -> Path:
+FROZEN_VALUES_FILE = "expected.json"
+
+
+def frozen_values_path(name: str, suites_dir: Path = SUITES_DIR) -> Path:
     """Where the student edition keeps an exercise's frozen reference values."""
-    return SUITES_DIR / name / "expected.json"
+    return suites_dir / name / FROZEN_VALUES_FILE
 
 
 @dataclass(frozen=True)

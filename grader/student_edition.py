@@ -205,11 +205,15 @@ def record_public_values(solutions: Path, exercises: list[str], sandbox: str | N
     Raises EditionError when a public test fails on the solutions: its frozen values would be
     wrong, or the suite is broken.
     """
-    from grader.grading import grade
+    from grader.grading import GraderFault, grade
+    from grader.submission import SubmissionError
 
     tables: dict = {}
-    result = grade(solutions, exercises=exercises, markers=PUBLIC_MARK, sandbox=sandbox,
-                   record_reference=tables)
+    try:
+        result = grade(solutions, exercises=exercises, markers=PUBLIC_MARK, sandbox=sandbox,
+                       record_reference=tables)
+    except (GraderFault, SubmissionError) as exc:
+        raise EditionError(f"running the public tests on {solutions} failed: {exc}") from None
     failed = [f"{ex.name}::{t.name}: {t.message}" for ex in result.exercises for t in ex.tests
               if t.public and t.outcome != "passed"]
     if failed:
@@ -218,16 +222,20 @@ def record_public_values(solutions: Path, exercises: list[str], sandbox: str | N
     return tables
 
 
-def build_student_edition(dest: str | Path, *, solutions: str | Path | None = None,
-                          stubs: str | Path | None = None, sandbox: str | None = None
-                          ) -> Edition:
-    """Write the student edition into ``dest`` (absent or empty): a pip-installable folder."""
+def build_student_edition(dest: str | Path, *, stubs: str | Path | None = None,
+                          sandbox: str | None = None) -> Edition:
+    """Write the student edition into ``dest`` (absent or empty): a pip-installable folder.
+
+    The expected values come from the solutions the grader uses as ``reference``
+    (``solutions/``, or ``$GRADER_SOLUTIONS``), graded as the submission.
+    """
+    from grader.pytest_plugin import SOLUTIONS_DIR
+
     if assignment.STUDENT_EDITION:
         raise EditionError("this is already the student edition; build from the course's grader")
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise FileExistsError(f"{dest}: exists and is not an empty folder")
-    solutions = Path(solutions) if solutions else assignment.PROJECT_ROOT / "solutions"
     stubs = Path(stubs) if stubs else assignment.STUBS_DIR
     edition = Edition(dest)
 
@@ -235,7 +243,7 @@ def build_student_edition(dest: str | Path, *, solutions: str | Path | None = No
               for name in assignment.EXERCISE_NAMES}
     uses_reference = [name for name, files in suites.items()
                       if any("reference" in _used_names(ast.parse(t)) for t in files.values())]
-    tables = record_public_values(solutions, uses_reference, sandbox) if uses_reference else {}
+    tables = record_public_values(SOLUTIONS_DIR, uses_reference, sandbox) if uses_reference else {}
 
     package = dest / "grader"
     shutil.copytree(assignment.PACKAGE_DIR, package, ignore=shutil.ignore_patterns(
@@ -246,8 +254,8 @@ def build_student_edition(dest: str | Path, *, solutions: str | Path | None = No
         edition.public_tests[name] = sorted(
             t for text in files.values() for t in public_only(text)[1])
         if name in tables:
-            assignment_path = package / "suites" / name / "expected.json"
-            assignment_path.write_text(tables[name].dumps(), encoding="utf-8")
+            assignment.frozen_values_path(name, package / "suites").write_text(
+                tables[name].dumps(), encoding="utf-8")
             edition.frozen_values[name] = len(tables[name].values)
     sources = {name: "".join(files.values()) for name, files in suites.items()}
     (package / "suites" / "thresholds.toml").write_text(_public_thresholds(

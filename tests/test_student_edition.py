@@ -189,6 +189,26 @@ def test_unreadable_frozen_file_names_the_file_and_the_fix(tmp_path):
         FrozenTable.load(bad)
 
 
+def test_solutions_failing_a_public_test_stop_the_build_and_name_it(tmp_path, monkeypatch):
+    """Frozen values from a broken reference would mark correct students wrong. (A public test
+    compares student and reference, so only its independent checks can catch the reference:
+    here, that softmax rows sum to 1.)"""
+    from test_buggy_submissions import buggy_source
+
+    from grader import pytest_plugin
+
+    broken = tmp_path / "solutions"
+    broken.mkdir()
+    for path in (PROJECT_ROOT / "solutions").glob("*.py"):
+        (broken / path.name).write_bytes(path.read_bytes())
+    (broken / "neuron.py").write_text(buggy_source("neuron__softmax_axis0"))
+    monkeypatch.setattr(pytest_plugin, "SOLUTIONS_DIR", broken)
+    with pytest.raises(student_edition.EditionError,
+                       match=r"(?s)fail public tests.*neuron::softmax\(\) gives rows"):
+        student_edition.build_student_edition(tmp_path / "edition", sandbox="reduced")
+    assert not (tmp_path / "edition").exists()
+
+
 # ---- the built edition -----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
