@@ -147,8 +147,8 @@ class GradingPlugin:
         """Start the TensorFlow exercises' workers and load their datasets now, in the
         background: TensorFlow's ~5 s import per worker and the data loading then overlap
         with the grading of the exercises before them instead of adding to it."""
-        selected = [name for name in self.runs
-                    if name in {exercise_of(item.path) for item in session.items}]
+        collected = {exercise_of(item.path) for item in session.items}
+        selected = [name for name in self.runs if name in collected]
         needed = [d for d in dict.fromkeys(assignment.get(n).dataset for n in selected) if d]
         threading.Thread(target=_warm, args=(needed,), name="grader-warm", daemon=True).start()
         for name in selected:
