@@ -45,50 +45,10 @@ MAX_ANNOTATIONS = 10
 ANNOTATION_CHARS = 1_000                # an annotation is a pop-up: the summary has the rest
 SUMMARY_MESSAGE_CHARS = 4_000           # per failed test in the step summary
 SUMMARY_BYTES = 1_000_000               # GitHub refuses step summaries over 1 MiB
-REPLACEMENT = "\ufffd"
 
 
-# ---- text hygiene shared by every format -------------------------------------------------------
-
-# Characters that are not allowed in XML 1.0 (C0 controls but tab/LF/CR, lone surrogates,
-# U+FFFE/U+FFFF). Anything a student printed may contain them.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-# Besides LF, these end a line for some reader (CR for .NET's ReadLine, which the Actions
-# runner uses; NEL/LS/PS for Unicode-aware ones) or move the cursor in a log viewer.
-_LINE_BREAKERS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-# C0/C1 controls (ESC sequences recolour or rewrite a log line) and the bidirectional
-# overrides that make a line display in another order than it reads.
-_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_text(value: object) -> str:
-    """Any value as text that every format can hold: no lone surrogates, no NUL or ESC.
-
-    CR/CRLF become LF, other line breakers LF as well, remaining control characters (ESC
-    sequences that recolour a log, NUL, ...) the replacement character. Tabs are kept.
-    """
-    text = "" if value is None else str(value)
-    text = text.replace("\r\n", "\n")
-    text = _LINE_BREAKERS.sub("\n", text)
-    text = _CONTROLS.sub(REPLACEMENT, text)
-    return _XML_INVALID.sub(REPLACEMENT, text)
-
-
-def one_line(value: object) -> str:
-    """Text for a single-line slot (a title, a table cell): whitespace runs become one space."""
-    return " ".join(clean_text(value).split())
-
-
-def short(text: object, limit: int = 200) -> str:
-    """One line of at most ``limit`` characters (titles: an annotation's, a summary's)."""
-    line = one_line(text)
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
-def truncate(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: max(0, limit - 30)].rstrip() + f"\n… ({len(text) - limit + 30} characters cut)"
+# ---- text hygiene: one home, grader.safe_text (re-exported here for the renderers) ---------
+from grader.safe_text import REPLACEMENT, clean_text, one_line, short, truncate  # noqa: E402,F401
 
 
 def _num(x: object) -> float:
