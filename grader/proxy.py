@@ -9,6 +9,8 @@ with a message for the student; none of them can crash the grader.
 from __future__ import annotations
 
 import builtins
+import contextlib
+import contextvars
 import os
 import secrets
 import shutil
@@ -18,12 +20,14 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 from grader import wire
+from grader.safe_text import clean_text
 from grader.sandbox import Limits, Mode, allocate_uid, launch_spec, prepare_student_dir
 from grader.submission import copy_for_worker
 
@@ -119,6 +123,70 @@ def error_class(builtin: str | None) -> type:
     if builtin not in _ERROR_CLASSES:
         _ERROR_CLASSES[builtin] = type(f"Student{builtin}", (StudentError, base), {})
     return _ERROR_CLASSES[builtin]
+
+
+# --------------------------------------------------------------------------------------------
+# what a call did besides returning: observed, never applied
+# --------------------------------------------------------------------------------------------
+MAX_OBSERVED_MUTATIONS = 50
+MAX_OBSERVED_WARNINGS = 20
+
+
+@dataclass
+class CallObservation:
+    """What the student's calls did besides returning, as seen in the worker.
+
+    ``mutated``: paths of arguments a call changed in place (``"z"``, ``"params['W1']"``,
+    ``"argument 1"``); the test's own objects are never changed. ``warnings``: (category name,
+    message) of each distinct warning raised while the student's code ran, numpy's
+    floating-point RuntimeWarnings (``"overflow encountered in exp"``; all of numpy's error
+    kinds, underflow included, are switched to "warn" during a call) among them.
+    """
+
+    mutated: list[str] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+_OBSERVERS: contextvars.ContextVar[tuple[CallObservation, ...]] = \
+    contextvars.ContextVar("grader_call_observers", default=())
+
+
+@contextlib.contextmanager
+def observe() -> Iterator[CallObservation]:
+    """Collect what every ``call`` into student code made inside the block did::
+
+        with observe() as obs:
+            out = student.relu(z)
+        if obs.mutated: ...
+
+    Blocks nest: a call is reported to every enclosing ``observe()``.
+    """
+    obs = CallObservation()
+    token = _OBSERVERS.set(_OBSERVERS.get() + (obs,))
+    try:
+        yield obs
+    finally:
+        _OBSERVERS.reset(token)
+
+
+def _record_observation(node: Any) -> None:
+    """Hand a reply's ``observed`` part (untrusted) to the active observers, cleaned."""
+    observers = _OBSERVERS.get()
+    if node is None or not observers:
+        return
+    if type(node) is not dict:
+        raise wire.WireError("malformed call observation")
+    mutated, caught = node.get("mutated", []), node.get("warnings", [])
+    if type(mutated) is not list or type(caught) is not list:
+        raise wire.WireError("malformed call observation")
+    paths = [clean_text(p, 200) for p in mutated[:MAX_OBSERVED_MUTATIONS] if type(p) is str]
+    found = []
+    for item in caught[:MAX_OBSERVED_WARNINGS]:
+        if type(item) is list and len(item) == 2 and all(type(x) is str for x in item):
+            found.append((clean_text(item[0], 100), clean_text(item[1], 500)))
+    for obs in observers:
+        obs.mutated.extend(p for p in paths if p not in obs.mutated)
+        obs.warnings.extend(w for w in found if w not in obs.warnings)
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,6 +552,8 @@ class StudentModule:
             else:
                 self.time_in_worker += elapsed
         try:
+            if op == "call":
+                _record_observation(reply.get("observed"))
             if reply.get("ok") is True:
                 value = wire.decode(reply.get("value"), bufs, self._handle_from_node)
                 if op == "call" and "changes" in reply:

@@ -19,6 +19,9 @@ import types
 
 MAX_ITEMS = 100_000
 MAX_TEXT = 4000
+MAX_WARNINGS = 20           # distinct (category, message) pairs reported per call
+MAX_WARNING_TEXT = 300
+MAX_MUTATED = 50
 
 
 class _Handles:
@@ -151,12 +154,65 @@ class _ArgumentWatch:
         return out
 
 
+class _WarningLog:
+    """Warnings raised during one call: distinct (category, message) pairs, bounded, so a
+    loop that warns a million times costs nothing but a counter."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[str, str], None] = {}
+
+    def showwarning(self, message, category, filename, lineno, file=None, line=None) -> None:
+        if len(self.seen) >= MAX_WARNINGS:
+            return
+        try:
+            text = str(message)
+        except Exception:  # noqa: BLE001 - a hostile __str__
+            text = "<unprintable warning>"
+        name = getattr(category, "__name__", "Warning")
+        self.seen.setdefault((str(name)[:100], text[:MAX_WARNING_TEXT]), None)
+
+    def pairs(self) -> list[list[str]]:
+        return [list(pair) for pair in self.seen]
+
+
+def _parameter_names(target) -> list[str]:
+    """The names positional arguments bind to, for readable paths ("z" not "argument 1")."""
+    import inspect
+
+    try:
+        params = inspect.signature(target).parameters.values()
+    except Exception:  # noqa: BLE001 - builtins, odd callables, hostile __signature__
+        return []
+    names = []
+    for p in params:
+        if p.kind is inspect.Parameter.VAR_POSITIONAL:
+            break
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                      inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            names.append(p.name)
+    return names
+
+
+def describe_path(path: list, names: list[str]) -> str:
+    """``[0, 1, "W1"]`` (args[1]['W1']) as ``params['W1']``, or ``argument 2['W1']``."""
+    where, rest = path[:2], path[2:]
+    if where[0] == 0:
+        i = where[1]
+        text = names[i] if i < len(names) else f"argument {i + 1}"
+    else:
+        text = str(where[1])
+    for key in rest:
+        text += f"[{key!r}]"
+    return text[:200]
+
+
 class Server:
     def __init__(self, sock: socket.socket, student_root: str):
         self.sock = sock
         self.handles = _Handles()
         self.module: types.ModuleType | None = None
         self.changes: list = []
+        self.observed: dict | None = None
         self.student_files = (student_root.rstrip("/") + "/",)
 
     # --- ops -------------------------------------------------------------------------------
@@ -177,9 +233,25 @@ class Server:
         return getattr(target, name)
 
     def op_call(self, target, args, kwargs):
+        """Call ``target``, noting the warnings it raises and the arguments it changes."""
+        import warnings
+
+        import numpy as np
+
         watch = _ArgumentWatch([args, kwargs])
-        value = target(*args, **kwargs)
-        self.changes = watch.changes()
+        log = _WarningLog()
+        try:
+            with warnings.catch_warnings(), np.errstate(all="warn"):
+                warnings.simplefilter("always")
+                warnings.showwarning = log.showwarning
+                value = target(*args, **kwargs)
+        finally:
+            changed = watch.changes()
+            names = _parameter_names(target) if changed else []
+            self.observed = {
+                "mutated": [describe_path(path, names) for path, _ in changed[:MAX_MUTATED]],
+                "warnings": log.pairs()}
+        self.changes = changed
         return value
 
     def op_getitem(self, target, key):
@@ -224,6 +296,7 @@ class Server:
                 if op == "call":
                     args = [args[0], args[1], args[2] or {}]
                 self.changes = []
+                self.observed = None
                 value = getattr(self, "op_" + str(op))(*args)
                 out: list = []
                 reply = {"ok": True, "value": wire.encode(value, out, self.handles.keep)}
@@ -233,6 +306,8 @@ class Server:
             except BaseException as exc:  # noqa: BLE001 - everything the student raises
                 out = []
                 reply = {"ok": False, "error": describe_exception(exc, self.student_files)}
+            if self.observed is not None:
+                reply["observed"] = self.observed
             try:
                 wire.send(self.sock, reply, out)
             except (TypeError, ValueError) as exc:  # unencodable (e.g. NaN inside a header)
