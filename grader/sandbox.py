@@ -25,6 +25,9 @@ from grader.assignment import PACKAGE_DIR, PROJECT_ROOT, SUITES_DIR
 WORKER_UIDS = range(200_000, 1_200_000)  # unprivileged ids no account uses
 SANDBOX_STUDENT_ROOT = "/tmp/submission"
 CLONE_NEWNET = 0x40000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
 PR_SET_PDEATHSIG = 1
 
 
@@ -32,13 +35,16 @@ PR_SET_PDEATHSIG = 1
 class Limits:
     """Resource limits for one worker process."""
 
-    memory_bytes: int = 4 << 30        # address space; TensorFlow needs ~2.5 GiB of it
+    memory_bytes: int = 4 << 30        # the worker's whole process tree (cgroup) and each
+                                       # process's address space; TensorFlow needs ~2.5 GiB
     max_processes: int = 64            # per worker: each worker runs as its own unprivileged uid
     max_file_bytes: int = 64 << 20     # largest file the student may write
     max_open_files: int = 256
     output_bytes: int = 64 << 10       # captured stdout/stderr kept for the report
     cpu_seconds: int = 900             # backstop; wall-time limits are enforced by the grader
     threads: int = 0                   # TensorFlow/BLAS threads; 0 = number of cores
+    tmpfs_bytes: int = 1 << 30         # size of each tmpfs the worker sees (/tmp, home)
+    syscall_filter: bool = True        # deny namespaces, io_uring, ptrace, mount... (seccomp)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -52,7 +58,8 @@ class Mode:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def as_dict(self, limits: Limits) -> dict:
-        return {"mode": self.name, "reason": self.reason, "notes": list(self.notes),
+        return {"mode": self.name, "reason": self.reason,
+                "notes": list(self.notes) + limit_notes(self, limits),
                 "limits": limits.as_dict()}
 
 
@@ -93,7 +100,7 @@ def _reduced(why: str) -> Mode:
         notes.append("network is cut with a private network namespace")
     notes.append("worker runs as its own unprivileged uid with a process limit" if drop else
                  "worker runs as the grading user: it can write wherever that user can, and "
-                 "the process limit is not enforced")
+                 "the per-user process limit is not enforced")
     if root and not drop:
         notes.append("that user is root: student code can read the environment (secrets) of "
                      "other processes and overwrite the grader's own output; use bubblewrap "
@@ -135,11 +142,19 @@ def default_hidden_paths() -> list[Path]:
 
 
 def _bwrap_prefix() -> list[str]:
+    """Namespaces and the worker's filesystem, an allow-list (grader.worker_view): a private
+    /tmp, system libraries and programs, the Python installation without any copy of the
+    course, its own /dev and /proc. Nothing of the host is bound at / ."""
+    from grader import worker_view
+
     args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid",
             "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     if os.geteuid() != 0:
         args.append("--unshare-user")
-    return args + ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    # /tmp first: whatever the view binds below it (a venv in /tmp) is laid on top
+    args += ["--perms", "1777", "--tmpfs", "/tmp"]
+    args += worker_view.View.from_ops(worker_view.system_ops()).args()
+    return args + ["--dev", "/dev", "--proc", "/proc"]
 
 
 _CODE_SUFFIXES = {".py", ".pyc", ".so", ".pth", ".pyd"}
@@ -162,34 +177,25 @@ def _may_hide(path: Path, needed: list[Path]) -> bool:
 
 
 def bwrap_args(student_dir: Path, hidden: list[Path], env: dict[str, str]) -> list[str]:
-    """The bubblewrap command line up to (not including) the worker's own argv."""
-    home = Path(os.path.expanduser("~")).resolve()
-    masks = {Path("/tmp"), home}
-    needed = _needed_paths()
-    for path in needed:
-        masks.update(p for p in path.parents if p != Path("/") and not _world_traversable(p))
-    masks = {m for m in masks if not any(o in m.parents for o in masks)}
-    args = _bwrap_prefix()
-    for mask in sorted(masks):
-        if mask.exists():
-            args += ["--perms", "1777" if mask == Path("/tmp") else "0755",
-                     "--tmpfs", str(mask)]
-    made: set[Path] = set()
-    for path in needed:
-        if any(n in path.parents for n in needed):
-            continue  # already visible through an enclosing binding
-        mask = next((m for m in masks if m in path.parents or m == path), None)
-        if mask is None:
-            continue
-        for parent in reversed(path.parents):  # bwrap would create these 0700
-            if mask in parent.parents and parent not in made:
-                args += ["--perms", "0755", "--dir", str(parent)]
-                made.add(parent)
-        args += ["--ro-bind", str(path), str(path)]
+    """The bubblewrap command line up to (not including) the worker's own argv.
+
+    The worker sees only the allow-listed view of :func:`_bwrap_prefix`, the grader's
+    worker-side modules (a private staged copy at ``worker_view.WORKER_PACKAGE_MOUNT``, first on
+    ``PYTHONPATH``) and its copy of the submission. ``hidden`` paths that the view would still
+    show (held-out data shipped inside a third-party package) are covered by an empty tmpfs or
+    ``/dev/null``; hidden paths outside the view are simply not there.
+    """
+    from grader import worker_view
+
+    view = worker_view.View.from_ops(worker_view.system_ops())
+    before = len(view.ops)
+    view.add("ro-bind", worker_view.WORKER_PACKAGE_MOUNT, worker_view.staged_worker_package())
+    args = _bwrap_prefix() + worker_view.View.from_ops(view.ops[before:]).args()
+    needed = view.python_roots()
     for path in hidden:
         if not path.exists() and not path.is_symlink():
             continue
-        if not _may_hide(path, needed):
+        if not view.shows(path) or not _may_hide(path, needed):
             continue
         args += (["--tmpfs", str(path)] if path.is_dir()
                  else ["--ro-bind", "/dev/null", str(path)])
@@ -198,6 +204,8 @@ def bwrap_args(student_dir: Path, hidden: list[Path], env: dict[str, str]) -> li
     args += ["--bind", str(student_dir), SANDBOX_STUDENT_ROOT, "--chdir", "/", "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
+    if "PYTHONPATH" not in env:
+        args += ["--setenv", "PYTHONPATH", worker_view.WORKER_PACKAGE_MOUNT]
     if os.geteuid() == 0:
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     return args + ["--"]
@@ -228,9 +236,24 @@ def worker_env(home: str, limits: Limits) -> dict[str, str]:
     }
 
 
-def _preexec(limits: Limits, isolate_network: bool):
+def _preexec(limits: Limits, isolate_network: bool, cgroup=None, seccomp_fd: int | None = None,
+             filter_here: bool = False):
+    """What the forked child does before it execs bubblewrap or the worker.
+
+    It joins the worker's cgroup first (so the whole tree is counted from its first page),
+    sets the rlimits, and in reduced mode as root moves into private network, IPC and mount
+    namespaces (System V segments and a size-bounded /dev/shm die with the worker). The
+    system-call filter comes last: bubblewrap loads it from ``seccomp_fd`` just before it
+    execs the worker; in reduced mode (``filter_here``) the child installs it itself.
+    """
+    tmpfs_options = f"size={limits.tmpfs_bytes},mode=1777".encode()
+    if seccomp_fd is not None or filter_here:
+        from grader import seccomp   # imported here: never import in the forked child
+
     def apply() -> None:
         os.setsid()
+        if cgroup is not None:
+            cgroup.join()
         for res, value in ((resource.RLIMIT_AS, limits.memory_bytes),
                            (resource.RLIMIT_NPROC, limits.max_processes),
                            (resource.RLIMIT_FSIZE, limits.max_file_bytes),
@@ -242,7 +265,62 @@ def _preexec(limits: Limits, isolate_network: bool):
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker dies with its grader
         if isolate_network:
             libc.unshare(CLONE_NEWNET)
+            if libc.unshare(CLONE_NEWIPC | CLONE_NEWNS) == 0:
+                libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
+                libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV,
+                           tmpfs_options)
+        if seccomp_fd is not None:
+            seccomp.reopen_for_child(seccomp_fd)
+        if filter_here:
+            seccomp.install()
     return apply
+
+
+def limit_notes(mode: Mode, limits: Limits) -> list[str]:
+    """What the sandbox notes say about the limits this machine can enforce."""
+    from grader import cgroups
+
+    notes = [cgroups.describe(limits.memory_bytes)]
+    if mode.name == "bubblewrap" and _bwrap_has_size():
+        notes.append(f"the worker's /tmp and home are tmpfs of at most "
+                     f"{limits.tmpfs_bytes >> 20} MiB each")
+    if limits.syscall_filter:
+        ok, why = _syscall_filter_ready()
+        notes.append("a system-call filter denies namespaces, io_uring, userfaultfd, ptrace, "
+                     "keyrings, vsock, mounts, BPF and kernel modules" if ok else
+                     f"no system-call filter: {why}")
+    else:
+        notes.append("no system-call filter (turned off in the limits)")
+    return notes
+
+
+def _syscall_filter_ready() -> tuple[bool, str]:
+    from grader import seccomp
+
+    return seccomp.available()
+
+
+@functools.lru_cache(maxsize=1)
+def _bwrap_has_size() -> bool:
+    """bubblewrap 0.5+ can bound a tmpfs (``--size``)."""
+    try:
+        out = subprocess.run(["bwrap", "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--size" in out.stdout + out.stderr
+
+
+def _limit_args(args: list[str], limits: Limits, seccomp_fd: int | None) -> list[str]:
+    """The bubblewrap command line with its limit options: every tmpfs bounded in size, the
+    system-call filter loaded from ``seccomp_fd``. ``args`` ends with ``--``."""
+    cut = len(args) - 1 - args[::-1].index("--")   # the worker's own argv follows it
+    size = ["--size", str(limits.tmpfs_bytes)] if _bwrap_has_size() else []
+    out: list[str] = []
+    for arg in args[:cut]:
+        out += size + [arg] if arg == "--tmpfs" else [arg]
+    if seccomp_fd is not None:
+        out += ["--seccomp", str(seccomp_fd)]
+    return out + args[cut:]
 
 
 @dataclass
@@ -252,6 +330,12 @@ class LaunchSpec:
     preexec: object
     student_root: str       # where the worker sees the submission
     pass_fd: int
+    extra_fds: tuple[int, ...] = ()    # also inherited (the system-call filter for bwrap)
+    cgroup: object = None              # grader.cgroups.WorkerCgroup, or None: remove() it
+
+    @property
+    def pass_fds(self) -> tuple[int, ...]:
+        return (self.pass_fd, *self.extra_fds)
 
 
 def allocate_uid(mode: Mode) -> int | None:
@@ -283,15 +367,37 @@ def launch_spec(mode: Mode, student_dir: Path, fd: int, limits: Limits,
         worker += ["--uid", str(uid), "--gid", str(uid)]
     if preload:
         worker += ["--preload", ",".join(preload)]
+    filtered = limits.syscall_filter and _syscall_filter_ready()[0]
     if mode.name == "bubblewrap":
         env = worker_env("/tmp", limits)
-        argv = bwrap_args(student_dir, hidden, env) + worker + [
-            "--student-root", SANDBOX_STUDENT_ROOT]
+        seccomp_fd = None
+        if filtered:
+            from grader import seccomp
+
+            seccomp_fd = seccomp.program_fd()
+        argv = _limit_args(bwrap_args(student_dir, hidden, env), limits, seccomp_fd) + \
+            worker + ["--student-root", SANDBOX_STUDENT_ROOT]
+        cgroup = _new_cgroup(limits)
         return LaunchSpec(argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                          _preexec(limits, False), SANDBOX_STUDENT_ROOT, fd)
+                          _preexec(limits, False, cgroup, seccomp_fd), SANDBOX_STUDENT_ROOT,
+                          fd, extra_fds=(seccomp_fd,) if seccomp_fd is not None else (),
+                          cgroup=cgroup)
     if home is None:
         raise ValueError("reduced mode needs a private home directory for the worker")
     env = worker_env(str(home), limits)
     argv = worker + ["--student-root", str(student_dir)]
-    return LaunchSpec(argv, env, _preexec(limits, os.geteuid() == 0),
-                      str(student_dir), fd)
+    if filtered:
+        from grader import seccomp
+
+        seccomp.prepare()   # compiled here: the forked child only hands it to the kernel
+    cgroup = _new_cgroup(limits)
+    return LaunchSpec(argv, env, _preexec(limits, os.geteuid() == 0, cgroup,
+                                          filter_here=filtered),
+                      str(student_dir), fd, cgroup=cgroup)
+
+
+def _new_cgroup(limits: Limits):
+    """A cgroup for one worker's whole tree, or None where the machine offers none."""
+    from grader import cgroups
+
+    return cgroups.create(limits.memory_bytes, limits.max_processes)
