@@ -144,19 +144,28 @@ def _masked(args: list[str]) -> set[str]:
     return tmpfs | devnull
 
 
-def test_bwrap_args_hide_the_given_paths(tmp_path):
-    hidden_dir = tmp_path / "held-out"
-    hidden_dir.mkdir()
-    hidden_file = tmp_path / "labels.npy"
+def test_bwrap_args_hide_the_given_paths(tmp_path, monkeypatch):
+    """A hidden path the worker's view would show (data inside a bound package) is covered;
+    one outside the view gets no mount point that would name it: it is simply not there."""
+    from grader import worker_view
+
+    tree = tmp_path / "tree"             # stands for a folder the view binds
+    hidden_dir = tree / "held-out"
+    hidden_dir.mkdir(parents=True)
+    hidden_file = tree / "labels.npy"
     hidden_file.write_bytes(b"secret")
-    missing = tmp_path / "not-there"
+    missing = tree / "not-there"
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    ops = worker_view.system_ops() + (worker_view.Op("ro-bind", str(tree), str(tree)),)
+    monkeypatch.setattr(worker_view, "system_ops", lambda: ops)
     student = tmp_path / "student"
     student.mkdir()
-    args = sandbox.bwrap_args(student, [hidden_dir, hidden_file, missing], {"A": "1"})
+    args = sandbox.bwrap_args(student, [hidden_dir, hidden_file, missing, outside], {"A": "1"})
     assert str(hidden_dir) in _pairs(args, "--tmpfs")
     assert any(args[i:i + 3] == ["--ro-bind", "/dev/null", str(hidden_file)]
                for i in range(len(args)))
-    assert str(missing) not in args
+    assert str(missing) not in args and str(outside) not in args
     assert args[-1] == "--"
     assert "--clearenv" in args and "--unshare-net" in args and "--die-with-parent" in args
     i = args.index("--bind")
@@ -190,14 +199,26 @@ def _last_mount_over(args: list[str], path: Path) -> tuple[str, str]:
 
 
 def test_bwrap_args_never_hide_the_interpreter_or_the_grader(tmp_path):
-    needed = [Path(sys.executable).resolve().parent, Path(sys.prefix).resolve(),
-              Path(sys.base_prefix).resolve(), PACKAGE_DIR.parent]
+    """Asked to hide the interpreter, its libraries and the grader, bwrap_args still shows the
+    interpreter; the grader the worker sees is its staged worker-side copy, never the
+    checkout (which is not in the view at all)."""
+    import numpy
+
+    from grader import worker_view
+
+    python = worker_view.python_paths()
+    real_exe = Path(os.path.realpath(sys.executable))
+    needed = [real_exe.parent, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+              PACKAGE_DIR.parent, PACKAGE_DIR, *python["stdlib"], *python["site"]]
     ancestors = [p for n in needed for p in n.parents]
     args = sandbox.bwrap_args(tmp_path, needed + ancestors, {})
     assert "/dev/null" not in args
-    for path in needed + [Path(sys.executable).resolve(), PACKAGE_DIR / "worker.py"]:
+    for path in [real_exe, *python["stdlib"], Path(numpy.__file__).resolve().parent]:
         flag, what = _last_mount_over(args, path)
         assert flag == "--ro-bind" and what != "/dev/null", (path, flag, what)
+    staged = Path(worker_view.WORKER_PACKAGE_MOUNT) / "grader" / "worker.py"
+    assert _last_mount_over(args, staged)[0] == "--ro-bind"
+    assert _last_mount_over(args, PACKAGE_DIR / "worker.py") == ("none", "")
 
 
 def test_bwrap_args_never_hide_files_of_the_interpreter(tmp_path):
@@ -218,7 +239,10 @@ def test_bwrap_hides_for_real_and_the_interpreter_still_runs(tmp_path):
     args = sandbox.bwrap_args(student, [SUITES_DIR, solution], {"MARK": "inside"})
     probe = (
         "import os, sys, pathlib\n"
-        f"print(sorted(os.listdir({str(SUITES_DIR)!r})))\n"
+        "try:\n"
+        f"    print(sorted(os.listdir({str(SUITES_DIR)!r})))\n"
+        "except OSError as exc:\n"
+        "    print(type(exc).__name__)\n"
         "try:\n"
         f"    print(len(pathlib.Path({str(solution)!r}).read_bytes()))\n"
         "except OSError as exc:\n"
@@ -232,8 +256,9 @@ def test_bwrap_hides_for_real_and_the_interpreter_still_runs(tmp_path):
                           text=True, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "[]"                              # the suites folder is empty
-    assert lines[1] in ("0", "PermissionError")         # /dev/null on a nodev mount
+    # the checkout is not in the worker's view at all (an allow-list, not masks)
+    assert lines[0] == "FileNotFoundError"
+    assert lines[1] == "FileNotFoundError"
     # the submission is mounted, but the worker starts in / so it is not on sys.path yet
     assert lines[2:] == ["inside None", "['mine.py'] /", "ok"]
     assert solution.stat().st_size > 0 and any(SUITES_DIR.iterdir())   # only hidden inside
