@@ -15,10 +15,12 @@ figure can leak and no GUI backend is ever chosen.
 """
 from __future__ import annotations
 
+import atexit
 import io
 import math
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -27,6 +29,9 @@ from typing import Any, Callable, Mapping
 # in CI and containers where the home directory may be read-only or shared.
 if not os.environ.get("MPLCONFIGDIR"):
     os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="grader-mpl-")
+    # removed when the grader exits (by this process only, not a forked child)
+    atexit.register(lambda path=os.environ["MPLCONFIGDIR"], pid=os.getpid():
+                    os.getpid() == pid and shutil.rmtree(path, ignore_errors=True))
 
 import matplotlib  # noqa: E402
 
