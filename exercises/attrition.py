@@ -6,6 +6,61 @@ column "Attrition" is "Yes" (left) or "No". Only about 16% left, so a model that
 always says "No" is 84% accurate and useless: we judge it by ROC-AUC instead, the
 probability that a random leaver gets a higher score than a random stayer.
 
+The data is IBM's HR attrition table in the layout of its published CSV,
+WA_Fn-UseC_-HR-Employee-Attrition.csv (1,470 employees, 35 columns): if you have
+that file, pd.read_csv("WA_Fn-UseC_-HR-Employee-Attrition.csv") gives this table.
+Your functions receive pandas DataFrames with these columns, in this order (the
+test rows come without "Attrition"):
+
+    column                    dtype   values
+    Age                       int64   18..60
+    Attrition                 object  "Yes", "No" (the target)
+    BusinessTravel            object  "Non-Travel", "Travel_Frequently", "Travel_Rarely"
+    DailyRate                 int64
+    Department                object  "Human Resources", "Research & Development", "Sales"
+    DistanceFromHome          int64
+    Education                 int64   1 Below College, 2 College, 3 Bachelor, 4 Master,
+                                      5 Doctor
+    EducationField            object  "Human Resources", "Life Sciences", "Marketing",
+                                      "Medical", "Other", "Technical Degree"
+    EmployeeCount             int64   always 1
+    EmployeeNumber            int64   an id, one per employee
+    EnvironmentSatisfaction   int64   1 Low, 2 Medium, 3 High, 4 Very High
+    Gender                    object  "Female", "Male"
+    HourlyRate                int64
+    JobInvolvement            int64   1 Low, 2 Medium, 3 High, 4 Very High
+    JobLevel                  int64   1..5
+    JobRole                   object  "Healthcare Representative", "Human Resources",
+                                      "Laboratory Technician", "Manager",
+                                      "Manufacturing Director", "Research Director",
+                                      "Research Scientist", "Sales Executive",
+                                      "Sales Representative"
+    JobSatisfaction           int64   1 Low, 2 Medium, 3 High, 4 Very High
+    MaritalStatus             object  "Divorced", "Married", "Single"
+    MonthlyIncome             int64
+    MonthlyRate               int64
+    NumCompaniesWorked        int64
+    Over18                    object  always "Y"
+    OverTime                  object  "No", "Yes"
+    PercentSalaryHike         int64
+    PerformanceRating         int64   1 Low, 2 Good, 3 Excellent, 4 Outstanding
+    RelationshipSatisfaction  int64   1 Low, 2 Medium, 3 High, 4 Very High
+    StandardHours             int64   always 80
+    StockOptionLevel          int64   0..3
+    TotalWorkingYears         int64
+    TrainingTimesLastYear     int64
+    WorkLifeBalance           int64   1 Bad, 2 Good, 3 Better, 4 Best
+    YearsAtCompany            int64
+    YearsInCurrentRole        int64
+    YearsSinceLastPromotion   int64
+    YearsWithCurrManager      int64
+
+The 9 text columns are dtype object holding str (pandas 3 reads them from the CSV
+as dtype "str"; df.select_dtypes(exclude="number") finds them either way). The
+coded answers (Education, the satisfaction scales, ...) are int64, so they count
+as numeric. EmployeeCount, EmployeeNumber, Over18 and StandardHours carry no
+information (constants and an id): you may drop them.
+
 Networks need numbers of similar size, so we preprocess:
 - text (categorical) columns -> one-hot columns, one 0/1 column per category;
 - numeric columns -> standardised, (x - mean) / std.
@@ -18,7 +73,9 @@ The network: n_features -> Dense(16, relu) -> Dense(1, sigmoid). The sigmoid
 output p = 1 / (1 + exp(-z)) is the predicted probability of leaving; training
 minimises the binary cross-entropy -[y log p + (1 - y) log(1 - p)] with Adam
 (w_new = w_old - lr * dL/dw, with adaptive step sizes). Class weights make each
-rare "Yes" count as much, in total, as all the "No"s.
+rare "Yes" count as much, in total, as all the "No"s. build_model must return a
+compiled Keras model (not a scikit-learn estimator or Pipeline): the scikit-learn
+part of the exercise is preprocess().
 """
 import keras
 import numpy as np
@@ -39,9 +96,11 @@ def encode_target(df):
 def preprocess(train_df, test_df):
     """Features for the network: returns (X_train, X_test), dense float64 arrays.
 
-    Drop "Attrition" if present (it is the answer). One-hot encode the non-numeric
-    columns (OneHotEncoder(handle_unknown="ignore"), so a category unseen in training
-    does not crash) and scale the numeric ones (StandardScaler). A
+    The frames have the columns listed at the top of this file. Drop "Attrition" if
+    present (it is the answer); dropping the id and constant columns (EmployeeCount,
+    EmployeeNumber, Over18, StandardHours) is up to you. One-hot encode the
+    non-numeric columns (OneHotEncoder(handle_unknown="ignore"), so a category unseen
+    in training does not crash) and scale the numeric ones (StandardScaler). A
     sklearn.compose.ColumnTransformer does both. Fit it on train_df only, then
     transform both frames: same columns, in the same order, for both.
     """

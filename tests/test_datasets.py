@@ -1,4 +1,5 @@
-"""grader.datasets: the vendored attrition table, IBM-CSV normalisation, the MNIST lookup chain."""
+"""grader.datasets: the vendored attrition table, its IBM layout, IBM-CSV normalisation, the
+MNIST lookup chain. (IBM's documented layout itself is checked in test_attrition_layout.py.)"""
 from __future__ import annotations
 
 import contextlib
@@ -56,7 +57,8 @@ def fresh_mnist_cache():
 
 @pytest.fixture
 def vendored() -> pd.DataFrame:
-    return datasets.load_attrition()
+    """The vendored file as stored: the 31-column modeldata layout."""
+    return datasets.load_attrition(layout="modeldata")
 
 
 def to_ibm_layout(df: pd.DataFrame) -> pd.DataFrame:
@@ -98,6 +100,22 @@ def test_vendored_counts_and_columns(vendored):
     assert vendored.attrs["source"].startswith("vendored:")
 
 
+def test_default_layout_is_ibms_rebuilt_from_the_vendored_rows(vendored):
+    ibm = datasets.load_attrition()
+    expected = to_ibm_layout(vendored)  # this file's own inverse mapping, not the module's
+    for column in datasets.IBM_ATTRITION_COLUMNS:
+        if datasets.IBM_ATTRITION_DTYPES[column] == "object":
+            expected[column] = expected[column].astype(object)
+    pd.testing.assert_frame_equal(ibm, expected)
+    assert ibm.attrs["synthesised"] == ["EmployeeNumber"]
+    assert "EmployeeNumber synthesised" in ibm.attrs["source"]
+
+
+def test_unknown_layout_is_refused():
+    with pytest.raises(ValueError, match="layout"):
+        datasets.load_attrition(layout="IBM")
+
+
 def test_damaged_vendored_file_names_it_and_says_restore(tmp_path, monkeypatch):
     damaged = tmp_path / "attrition.csv.gz"
     data = bytearray(datasets.ATTRITION_CSV.read_bytes())
@@ -124,24 +142,51 @@ def test_ibm_original_csv_round_trips_to_vendored(vendored, tmp_path):
     # utf-8-sig: some published copies start with a byte-order mark
     to_ibm_layout(vendored).to_csv(path, index=False, encoding="utf-8-sig")
     assert len(pd.read_csv(path).columns) == 35
-    loaded = datasets.load_attrition(path)
+    loaded = datasets.load_attrition(path, layout="modeldata")
     pd.testing.assert_frame_equal(loaded, vendored, check_like=False)
     assert "IBM" in loaded.attrs["source"]
+
+
+def test_ibm_original_csv_is_given_as_read_with_its_own_employee_numbers(vendored, tmp_path):
+    path = tmp_path / IBM_NAME
+    original = to_ibm_layout(vendored)
+    original["EmployeeNumber"] = np.arange(1, 2 * len(original) + 1, 2)  # not 1..n
+    original.to_csv(path, index=False)
+    loaded = datasets.load_attrition(path)
+    expected = pd.read_csv(path)
+    for column in expected.columns:
+        if expected[column].dtype.kind not in "iu":
+            expected[column] = expected[column].astype(object)
+    pd.testing.assert_frame_equal(loaded, expected)
+    assert loaded.attrs["synthesised"] == []
+
+
+def test_ibm_constant_column_that_varies_is_rejected(vendored, tmp_path):
+    ibm = to_ibm_layout(vendored)
+    ibm.loc[7, "StandardHours"] = 40
+    path = tmp_path / IBM_NAME
+    ibm.to_csv(path, index=False)
+    with pytest.raises(DatasetError, match="StandardHours.*40") as info:
+        datasets.load_attrition(path)
+    assert str(path) in str(info.value)
 
 
 def test_real_ibm_rows_match_vendored_rows(vendored, tmp_path):
     path = tmp_path / IBM_NAME
     path.write_text(IBM_HEAD)
-    loaded = datasets.load_attrition(path)
+    loaded = datasets.load_attrition(path, layout="modeldata")
     pd.testing.assert_frame_equal(loaded, vendored.iloc[:4].reset_index(drop=True))
 
 
 def test_vendored_layout_file_is_accepted(vendored, tmp_path):
     path = tmp_path / "attrition.csv"
     vendored.sample(frac=1.0, random_state=1).to_csv(path, index=False)
-    loaded = datasets.load_attrition(path)
+    loaded = datasets.load_attrition(path, layout="modeldata")
     assert loaded.shape == (1470, 31)
     assert list(loaded.columns) == list(datasets.ATTRITION_COLUMNS)
+    as_ibm = datasets.load_attrition(path)
+    assert list(as_ibm.columns) == list(datasets.IBM_ATTRITION_COLUMNS)
+    assert as_ibm.attrs["synthesised"] == ["EmployeeNumber"]
 
 
 def test_wrong_columns_name_file_and_missing_columns(vendored, tmp_path):

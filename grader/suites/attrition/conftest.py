@@ -1,5 +1,8 @@
 """Data and the one expensive step of the attrition suite: the student's pipeline, run once.
 
+Student code gets the table in the layout of IBM's WA_Fn-UseC_-HR-Employee-Attrition.csv
+(35 columns, int64 codes for the ordinal answers), the file courses hand out; it is rebuilt
+from the pinned vendored copy by grader.datasets.load_attrition (see docs/DATA.md).
 Held-out labels never reach the student's worker: the test frame is sent without its
 "Attrition" column and the predictions are scored here with scikit-learn.
 """
@@ -8,7 +11,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from grader.checks import describe, expect_dtype, expect_shape, expect_true
+from grader.checks import CheckFailed, describe, expect_dtype, expect_shape, expect_true
+from grader.proxy import RemoteHandle
 from grader.suites.outcome import Once
 
 SPLIT_SEED = 0
@@ -16,10 +20,11 @@ SPLIT_SEED = 0
 
 @pytest.fixture(scope="package")
 def attrition(data_source):
-    """The vendored IBM HR table split 80/20 (stratified, seed 0), with trusted 0/1 targets."""
+    """The IBM HR table in IBM's layout, split 80/20 (stratified, seed 0), with trusted 0/1
+    targets computed here."""
     from grader.datasets import attrition_split, load_attrition
 
-    df = load_attrition()
+    df = load_attrition(layout="ibm")
     data_source["attrition"] = str(df.attrs.get("source", "vendored"))
     train_df, test_df = attrition_split(df, test_size=0.2, seed=SPLIT_SEED)
     return SimpleNamespace(
@@ -48,6 +53,30 @@ def features(student, attrition):
     return X_train, X_test
 
 
+def expect_keras_model(model, call):
+    """``model`` unless it is plainly not a Keras model: a scikit-learn estimator or Pipeline
+    returned where the stub asks for a Keras model gets a sentence, not an AttributeError in
+    a later check. Any other object in the worker passes (a keras.Model subclass of the
+    student's own is a Keras model too); the checks that use it say what is missing."""
+    if not isinstance(model, RemoteHandle):
+        raise CheckFailed(f"{call}: expected a compiled Keras model, got {describe(model)} — "
+                          "return the model you built and compiled")
+    kind = str(model._type_name)
+    if kind.startswith("sklearn."):
+        name = kind.rsplit(".", 1)[-1]
+        raise CheckFailed(
+            f"{call}: returned a scikit-learn {name}, not a Keras model — this exercise asks "
+            "for a compiled keras.Sequential (Dense(16, relu) -> Dense(1, sigmoid)); the "
+            "scikit-learn scaling and encoding belong in preprocess(), which returns arrays")
+    return model
+
+
+@pytest.fixture(name="expect_keras_model", scope="package")
+def expect_keras_model_fixture():
+    """:func:`expect_keras_model`, for the tests of the package."""
+    return expect_keras_model
+
+
 @pytest.fixture(scope="package")
 def student_features(student, attrition):
     """Once: the student's (X_train, X_test) for the standard split."""
@@ -63,7 +92,8 @@ def trained(student, attrition, student_features):
     """
     def pipeline():
         X_train, X_test = student_features.get()
-        model = student.build_model(X_train.shape[1])
+        model = expect_keras_model(student.build_model(X_train.shape[1]),
+                                   f"build_model({X_train.shape[1]})")
         history = student.train(model, X_train, attrition.y_train)  # defaults: 30 epochs, batch 32
         probs = model.predict(X_test, verbose=0)
         return model, history, probs
