@@ -37,6 +37,10 @@ __all__ = [
     "expect_labels",
     "expect_gradient",
     "expect_keys",
+    "expect_finite",
+    "expect_no_float_warnings",
+    "float_warnings",
+    "Prerequisites",
     "relative_error",
     "scaled_by",
     "negated",
@@ -199,16 +203,22 @@ def expect_dtype(got: Any, kind: str, call: str, name: str = "") -> np.ndarray:
 
 
 def _finite_check(got: np.ndarray, expected: np.ndarray | None, call: str, name: str) -> None:
+    """No comparison meets NaN or inf: a non-finite value returned fails wherever it is, and a
+    non-finite value to compare against (computed from what the student's code returned
+    earlier, or a broken reference) fails too -- NaN is never "equal" to NaN here."""
+    what = f"{name}: " if name else ""
+    if expected is not None and not np.isfinite(expected).all():
+        _fail(call, f"{what}cannot be checked: the values it is compared with are not finite "
+                    "(NaN or inf)",
+              ["are the weights or earlier results of your code NaN or inf? keep every "
+               "intermediate finite"])
     bad = ~np.isfinite(got)
-    if expected is not None:
-        bad &= np.isfinite(expected)  # only complain where a finite value was expected
     if bad.any():
         kinds = []
         if np.isnan(got).any():
             kinds.append("NaN")
         if np.isinf(got).any():
             kinds.append("inf")
-        what = f"{name}: " if name else ""
         _fail(call, f"{what}contains {'/'.join(kinds)} at {int(bad.sum())} of {got.size} "
                     "positions",
               ["overflow in exp()? exponentiate only numbers <= 0 (subtract the maximum, "
@@ -246,13 +256,11 @@ def expect_array(got: Any, expected: Any, call: str, *, rtol: float = 1e-6,
     arr_f = arr.astype(np.float64)
     exp_f = expected.astype(np.float64)
     _finite_check(arr_f, exp_f, call, name)
-    close = np.isclose(arr_f, exp_f, rtol=rtol, atol=atol, equal_nan=True)
+    close = np.isclose(arr_f, exp_f, rtol=rtol, atol=atol)  # both finite here
     if close.all():
         return arr
     n_bad = int((~close).sum())
-    with np.errstate(invalid="ignore"):
-        diff = np.abs(arr_f - exp_f)
-    largest = float(np.nanmax(np.where(close, 0.0, diff)))
+    largest = float(np.max(np.where(close, 0.0, np.abs(arr_f - exp_f))))
     what = f"{name}: " if name else ""
     text = (f"{what}values differ at {n_bad} of {arr.size} positions "
             f"(largest difference {largest:.3g})")
@@ -267,7 +275,10 @@ def expect_scalar(got: Any, expected: Any, call: str, *, rtol: float = 1e-6,
     value = _as_number(got, call)
     want = float(expected)
     what = f"{name}: " if name else ""
-    if not math.isfinite(value) and math.isfinite(want):
+    if not math.isfinite(want):  # NaN never equals NaN, inf never "matches" inf
+        _fail(call, f"{what}cannot be checked: the value it is compared with is not finite",
+              ["are the weights or earlier results of your code NaN or inf?"])
+    if not math.isfinite(value):
         _fail(call, f"{what}returned {value}; expected a finite number",
               ["overflow in exp()? log(0)? clip probabilities away from 0"])
     if math.isclose(value, want, rel_tol=rtol, abs_tol=atol):
@@ -344,10 +355,11 @@ def expect_unchanged(before: Any, after: Any, call: str, arg: str = "its input")
 def constant(values: Any, dtype: Any = None) -> np.ndarray:
     """A read-only array for a suite's shared inputs (module-level test data).
 
-    Argument changes made in the worker are mirrored onto the caller's arrays, so a student's
-    in-place write into a writable constant would silently change the input of every later
-    test. A read-only one makes that write fail where it happens, with numpy's "read-only"
-    error, exactly as it would on the student's own machine.
+    Nothing a student's code does to an argument reaches the test's objects (the worker works
+    on its own copy), but the read-only flag crosses the wire: a student's in-place write into
+    a constant fails where it happens, with numpy's "read-only" error, exactly as it would on
+    the student's own machine, and code running in the test's process (a local helper or
+    reference) cannot change the input of every later test either.
     """
     array = np.array(values, dtype=dtype)
     array.flags.writeable = False
@@ -372,22 +384,30 @@ def expect_inputs_untouched(fn: Callable[..., Any], *args: Any, call: str,
     """Call ``fn`` on read-only copies of its array arguments and return its result.
 
     A function that assigns into an argument (``z[z < 0] = 0``, ``a -= x``) then fails with
-    numpy's "read-only" ValueError, which is reported as an in-place modification; anything
-    that still changed an argument is caught by comparing it with a copy taken before.
-    Across the sandbox the proxy mirrors argument changes back (see grader.proxy), so a
-    student's in-place write to a read-only argument fails here just as it would locally.
+    numpy's "read-only" ValueError (the flag crosses the sandbox: the worker's copy is
+    read-only too), which is reported as an in-place modification. Any other change the
+    student's call made to its copy of an argument (a dict or list item replaced) is seen by
+    :func:`grader.proxy.observe` and fails too; the test's own objects never change. A
+    callable running in this process is checked by comparing its arguments with copies.
     """
+    from grader.proxy import observe
+
     frozen = [_frozen(a) for a in args]
     before = [_frozen(a) for a in args]
     label = ", ".join(names) if names else "its inputs"
-    try:
-        result = fn(*frozen, **kwargs)
-    except ValueError as exc:
-        if "read-only" in str(exc) or "not writeable" in str(exc):
-            _fail(call, f"tried to modify {label} in place (the argument is read-only here)",
-                  ["compute a new array instead (np.maximum(z, 0), a - x, z.copy()) rather "
-                   "than assigning into the argument"])
-        raise
+    with observe() as seen:
+        try:
+            result = fn(*frozen, **kwargs)
+        except ValueError as exc:
+            if "read-only" in str(exc) or "not writeable" in str(exc):
+                _fail(call, f"tried to modify {label} in place (the argument is read-only "
+                      f"here)", ["compute a new array instead (np.maximum(z, 0), a - x, "
+                                 "z.copy()) rather than assigning into the argument"])
+            raise
+    if seen.mutated:
+        _fail(call, f"modified {', '.join(seen.mutated[:3])} in place",
+              ["work on a copy (dict(params), list(items), z.copy()) and return the new "
+               "values instead of changing the arguments"])
     for i, (old, new) in enumerate(zip(before, frozen)):
         name = names[i] if i < len(names) else f"argument {i + 1}"
         expect_unchanged(old, new, call, name)
@@ -426,15 +446,21 @@ def expect_labels(got: Any, n: int, call: str, allowed: Iterable[int] | None = N
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    """||a - b|| / (||a|| + ||b||), the usual gradient-check error (0 when both are 0).
+    """||a - b|| / (||a|| + ||b||), the usual gradient-check error.
 
     Norm-based rather than elementwise, so near-zero entries (dead ReLU units), where central
-    differences are dominated by round-off, cannot dominate the error.
+    differences are dominated by round-off, cannot dominate the error. Two exactly zero
+    arrays agree (0.0); anything holding NaN or inf is infinitely wrong (``inf``), never 0.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return math.inf
     denom = np.linalg.norm(a) + np.linalg.norm(b)
-    return float(np.linalg.norm(a - b) / denom) if denom > 0 else 0.0
+    if denom == 0:
+        return 0.0
+    err = float(np.linalg.norm(a - b) / denom)
+    return err if math.isfinite(err) else math.inf
 
 
 def expect_gradient(got: Any, numerical: np.ndarray, call: str, name: str, *,
@@ -444,7 +470,7 @@ def expect_gradient(got: Any, numerical: np.ndarray, call: str, name: str, *,
     arr = expect_shape(got, numerical.shape, call, name)
     arr = expect_dtype(arr, "f", call, name)
     _finite_check(arr.astype(np.float64), numerical, call, name)
-    err = relative_error(arr, numerical)
+    err = relative_error(arr, numerical)  # both finite here
     if err < tol:
         return arr
     hints = _run_diagnoses(arr.astype(np.float64), numerical, diagnose)
@@ -453,6 +479,97 @@ def expect_gradient(got: Any, numerical: np.ndarray, call: str, name: str, *,
     _fail(call, f"{name} disagrees with the numerical gradient of the loss "
                 f"(relative error {err:.2g}, should be below {tol:g})", hints)
     raise AssertionError("unreachable")
+
+
+def expect_finite(got: Any, call: str, name: str = "",
+                  hints: Iterable[str] = ()) -> np.ndarray:
+    """``got`` is a number or numeric array with no NaN or inf; returns it as an ndarray."""
+    scalar = (isinstance(got, (numbers.Real, np.generic)) and not isinstance(got, (bool, np.bool_))
+              or isinstance(got, np.ndarray) and got.ndim == 0)
+    arr = np.asarray(_as_number(got, call)) if scalar else _as_array(got, call, name=name)
+    if not np.isfinite(arr).all():
+        what = f"{name}: " if name else ""
+        _fail(call, f"{what}contains NaN or inf",
+              list(hints) or ["overflow in exp()? a learning rate too large? keep every value "
+                              "finite"])
+    return arr
+
+
+# numpy's floating-point warnings that mean a value was lost on the way (underflow to 0 is
+# harmless: exp(-1000) == 0.0 is exactly what a stable sigmoid computes).
+_HARMFUL_FLOAT_WARNINGS = ("overflow", "invalid value", "divide by zero")
+
+
+def float_warnings(warnings: Iterable[tuple[str, str]]) -> list[str]:
+    """The harmful numpy floating-point warnings among ``observe().warnings`` (their texts)."""
+    found = []
+    for category, text in warnings:
+        if category == "RuntimeWarning" and any(k in text for k in _HARMFUL_FLOAT_WARNINGS):
+            if text not in found:
+                found.append(text)
+    return found
+
+
+def expect_no_float_warnings(warnings: Iterable[tuple[str, str]], call: str,
+                             hints: Iterable[str] = ()) -> None:
+    """The student's calls raised no overflow / invalid-value / divide-by-zero warning.
+
+    ``warnings`` is ``grader.proxy.observe().warnings`` around the calls: numpy warns in the
+    worker (``RuntimeWarning: overflow encountered in exp``) even when the value that comes
+    back happens to be right, and a result that is right only by luck of inf arithmetic is
+    not the stable computation the stub asks for.
+    """
+    found = float_warnings(warnings)
+    if found:
+        shown = "; ".join(f'"{one}"' for one in found[:2])
+        _fail(call, f"numpy warned {shown} while computing it (the values that came back are "
+                    "not what is wrong)", [*hints])
+
+
+class Prerequisites:
+    """The dependency rule (docs/SUITES.md): one mistake, one deduction.
+
+    A test marked ``@pytest.mark.depends_on("test_a", ...)`` gets this object from the
+    ``prerequisites`` fixture. ``failed`` names the prerequisites that lost points earlier in
+    this run; the test then measures its own subject only (normalising the harmless difference,
+    or using the reference for the part already charged) and says so with
+    :meth:`counted` in its messages or :meth:`note` for a test that passes.
+    """
+
+    def __init__(self, names: Sequence[str] = (), failed: Iterable[str] = (),
+                 notes: list[str] | None = None):
+        self.names = tuple(names)
+        failed = set(failed)
+        self.failed = tuple(n for n in self.names if n in failed)
+        self.notes = notes if notes is not None else []
+
+    def __bool__(self) -> bool:
+        return bool(self.failed)
+
+    def any(self, *names: str) -> str:
+        """The first of ``names`` (default: all prerequisites) that failed, or ""."""
+        for name in names or self.names:
+            if name not in self.names:
+                raise ValueError(f"suite error: {name} is not a depends_on of this test")
+            if name in self.failed:
+                return name
+        return ""
+
+    def counted(self, *names: str) -> str:
+        """ "already counted in test_a" for the failed ones among ``names``, else ""."""
+        failed = [n for n in (names or self.names) if self.any(n)]
+        return f"already counted in {', '.join(failed)}" if failed else ""
+
+    def note(self, text: str) -> None:
+        """A remark shown with this test's result, even when it passes."""
+        if text and text not in self.notes:
+            self.notes.append(text)
+
+    def excuse(self, what: str, *names: str) -> None:
+        """Note that ``what`` was not held against the student here, and where it was."""
+        counted = self.counted(*names)
+        if counted:
+            self.note(f"{what}: {counted}")
 
 
 def expect_keys(got: Any, keys: Iterable[str], call: str) -> dict:

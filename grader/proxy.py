@@ -251,14 +251,22 @@ class WorkerProcess:
         if spec.env is not None and mode.name != "bubblewrap":
             spec.env["GRADER_WORKER"] = self._mark.split("=", 1)[1]
         self.student_root = spec.student_root
+        self.cgroup = spec.cgroup            # the whole tree's memory/process limits, or None
+        self.peak_memory: int | None = None  # bytes the tree held at most, known after close()
         t0 = time.perf_counter()
         try:
             self.proc = subprocess.Popen(
-                spec.argv, env=spec.env, preexec_fn=spec.preexec, pass_fds=(spec.pass_fd,),
+                spec.argv, env=spec.env, preexec_fn=spec.preexec, pass_fds=spec.pass_fds,
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 close_fds=True, cwd="/")
+        except BaseException:
+            if self.cgroup is not None:
+                self.cgroup.remove()
+            raise
         finally:
             child.close()
+            if self.cgroup is not None:
+                self.cgroup.close_fds()
         self.sock = parent
         self.output = _OutputSink(self.proc.stdout, limits.output_bytes)
         self.started = t0
@@ -298,6 +306,9 @@ class WorkerProcess:
             sig = signal.Signals(-code).name if -code in signal.valid_signals() else -code
             if sig == "SIGXCPU":
                 return "it was stopped after using its CPU-time limit"
+            if self.cgroup is not None and sig == "SIGKILL" and self.cgroup.oom_kills():
+                return (f"it was stopped for using more than its memory limit "
+                        f"({self.limits.memory_bytes >> 20} MiB, all its processes together)")
             return f"it was killed by {sig}" + (
                 " (often the memory limit)" if sig in ("SIGKILL", "SIGSEGV", "SIGABRT") else "")
         return f"it exited with status {code}"
@@ -314,6 +325,8 @@ class WorkerProcess:
             pass
         if self.mode.name != "bubblewrap":
             _kill_marked(self._mark.encode())
+        if self.cgroup is not None:   # whatever of the tree is left, wherever it went
+            self.cgroup.kill_all()
 
 
 
@@ -330,6 +343,8 @@ class WorkerProcess:
         self.output.join(5)
         if self._home is not None:
             shutil.rmtree(self._home, ignore_errors=True)
+        if self.cgroup is not None:
+            self.peak_memory = self.cgroup.remove()
 
 
 def _kill_marked(mark: bytes, rounds: int = 5) -> None:
@@ -398,6 +413,7 @@ class StudentModule:
         self.time_in_worker = 0.0
         self.time_starting = 0.0
         self.time_importing = 0.0
+        self.peak_memory: int | None = None   # most any one worker's tree held (bytes)
         self._outputs: list[str] = []
         self._deadline: float | None = None     # the budget runs from the first request
         self._prestarted: WorkerProcess | None = None
@@ -474,6 +490,8 @@ class StudentModule:
         """Stop the current worker (if any), keep its output, drop its private copy."""
         if self._worker is not None:
             self._worker.close()
+            if self._worker.peak_memory is not None:
+                self.peak_memory = max(self.peak_memory or 0, self._worker.peak_memory)
             text = self._worker.output.text()
             if text.strip():
                 self._outputs.append(text)
@@ -555,11 +573,7 @@ class StudentModule:
             if op == "call":
                 _record_observation(reply.get("observed"))
             if reply.get("ok") is True:
-                value = wire.decode(reply.get("value"), bufs, self._handle_from_node)
-                if op == "call" and "changes" in reply:
-                    _apply_changes(args, wire.decode(reply["changes"], bufs,
-                                                     self._handle_from_node), label)
-                return value
+                return wire.decode(reply.get("value"), bufs, self._handle_from_node)
             error = reply.get("error")
             if not isinstance(error, dict):
                 raise wire.WireError("malformed error reply")
@@ -597,43 +611,6 @@ class StudentModule:
 
     def __repr__(self) -> str:
         return f"<student module {self._exercise} from {self._file_rel}>"
-
-
-def _apply_changes(args: list, changes: Any, label: str) -> None:
-    """Mirror what the student's call did to its arguments onto the caller's objects.
-
-    A change to an array the caller made read-only fails as it would have in-process.
-    """
-    root = [args[0], args[1]]
-    if type(changes) is not list:
-        raise wire.WireError("malformed argument changes")
-    for change in changes:
-        if type(change) is not list or len(change) != 2 or type(change[0]) is not list:
-            raise wire.WireError("malformed argument change")
-        path, new = change
-        node: Any = root
-        try:
-            for key in path[:-1]:
-                node = node[key]
-            parent, key = node, path[-1]
-            current = parent[key]
-        except (KeyError, IndexError, TypeError):
-            raise wire.WireError("argument change for a path that does not exist") from None
-        if isinstance(current, np.ndarray) and isinstance(new, np.ndarray):
-            if not current.flags.writeable:
-                exc = error_class("ValueError")(
-                    "assignment destination is read-only", label)
-                exc.type_name = "ValueError"
-                exc.student_traceback = ("ValueError: assignment destination is read-only "
-                                         "(the code changed an argument array in place)")
-                raise exc
-            if current.shape == new.shape:
-                current[...] = new
-        elif isinstance(current, dict) and isinstance(new, dict):
-            current.clear()
-            current.update(new)
-        elif isinstance(current, list) and isinstance(new, list):
-            current[:] = new
 
 
 def _to_wire(value: Any) -> Any:

@@ -78,7 +78,10 @@ def _encode(v: Any, bufs: list, mk: Callable | None, depth: int) -> Any:
     if t is np.ndarray and v.dtype.kind in _ALLOWED_KINDS and v.dtype.names is None:
         arr = np.ascontiguousarray(v).reshape(v.shape)  # ascontiguousarray makes 0-d 1-d
         bufs.append(memoryview(arr).cast("B") if arr.size else b"")
-        return {"$a": [arr.dtype.str, list(arr.shape), len(bufs) - 1]}
+        node = [arr.dtype.str, list(arr.shape), len(bufs) - 1]
+        if not v.flags.writeable:
+            node.append(False)      # the receiver may keep it read-only (see decode)
+        return {"$a": node}
     if isinstance(v, np.generic) and v.dtype.kind in _ALLOWED_KINDS:
         return _encode(v.item(), bufs, mk, depth)
     frame = _encode_dataframe(v, bufs, mk, depth)
@@ -117,19 +120,24 @@ def _encode_dataframe(v: Any, bufs: list, mk: Callable | None, depth: int) -> An
 # decoding: the allow-list
 # --------------------------------------------------------------------------------------------
 class _Budget:
-    __slots__ = ("nodes",)
+    __slots__ = ("nodes", "keep_readonly")
 
-    def __init__(self) -> None:
+    def __init__(self, keep_readonly: bool = False) -> None:
         self.nodes = 0
+        self.keep_readonly = keep_readonly
 
 
-def decode(tree: Any, buffers: list, resolve_handle: Callable[[dict], Any]) -> Any:
+def decode(tree: Any, buffers: list, resolve_handle: Callable[[dict], Any], *,
+           keep_readonly: bool = False) -> Any:
     """Rebuild a value from ``tree``, accepting only the allow-listed shapes.
 
     ``resolve_handle`` turns a ``{"$h": ...}`` node into whatever the receiving side uses
     for remote objects (the grader: a RemoteHandle; the worker: the object it keeps).
+    ``keep_readonly``: arrays sent read-only arrive read-only (the worker, so a test's
+    read-only input is read-only to the student's code too); otherwise every decoded array is
+    the receiver's own writable copy (the grader ignores what a worker claims).
     """
-    return _decode(tree, buffers, resolve_handle, 0, _Budget())
+    return _decode(tree, buffers, resolve_handle, 0, _Budget(keep_readonly))
 
 
 def _decode(n: Any, bufs: list, resolve: Callable, depth: int, budget: _Budget) -> Any:
@@ -158,7 +166,7 @@ def _decode(n: Any, bufs: list, resolve: Callable, depth: int, budget: _Budget) 
             out[k] = _decode(pair[1], bufs, resolve, depth + 1, budget)
         return out
     if key == "$a":
-        return _decode_array(body, bufs)
+        return _decode_array(body, bufs, budget.keep_readonly)
     if key == "$f" and body in ("nan", "inf", "-inf"):
         return float(body)
     if key == "$big" and type(body) is str and len(body) < 4000:
@@ -173,10 +181,11 @@ def _decode(n: Any, bufs: list, resolve: Callable, depth: int, budget: _Budget) 
     raise WireError(f"unexpected tag {str(key)[:20]!r}")
 
 
-def _decode_array(body: Any, bufs: list) -> np.ndarray:
-    if type(body) is not list or len(body) != 3:
+def _decode_array(body: Any, bufs: list, keep_readonly: bool = False) -> np.ndarray:
+    if type(body) is not list or len(body) not in (3, 4) or \
+            (len(body) == 4 and body[3] is not False):
         raise WireError("malformed array")
-    dtype_str, shape, index = body
+    dtype_str, shape, index = body[:3]
     if type(dtype_str) is not str or len(dtype_str) > 8 or type(shape) is not list \
             or type(index) is not int or not 0 <= index < len(bufs):
         raise WireError("malformed array")
@@ -193,8 +202,12 @@ def _decode_array(body: Any, bufs: list) -> np.ndarray:
     if count * dtype.itemsize != len(buf):
         raise WireError("array shape does not match its data")
     if count == 0:
-        return np.zeros(shape, dtype=dtype)
-    return np.frombuffer(buf, dtype=dtype).reshape(shape)
+        arr = np.zeros(shape, dtype=dtype)
+    else:
+        arr = np.frombuffer(buf, dtype=dtype).reshape(shape)
+    if keep_readonly and len(body) == 4:
+        arr.flags.writeable = False
+    return arr
 
 
 def _decode_dataframe(body: dict, bufs: list, resolve: Callable, depth: int, budget: _Budget):

@@ -105,11 +105,11 @@ def describe_exception(exc: BaseException, student_files: tuple[str, ...]) -> di
 
 
 class _ArgumentWatch:
-    """Notes what a call changes in its arguments, so the grader sees it as a local call would.
+    """Notes what a call changes in its arguments (the worker's copies of the test's values).
 
-    Arrays changed in place and lists/dicts whose items were replaced are reported back as
-    (path, new value); the grader applies them to its own objects. Arrays above a size cap
-    are not watched (copying them would cost more than the check is worth).
+    Arrays changed in place and lists/dicts whose items were replaced are *reported* by path
+    (see grader.proxy.observe); nothing is sent back to change the test's own objects. Arrays
+    above a size cap are not watched (copying them would cost more than the check is worth).
     """
 
     MAX_BYTES = 64 << 20
@@ -211,7 +211,6 @@ class Server:
         self.sock = sock
         self.handles = _Handles()
         self.module: types.ModuleType | None = None
-        self.changes: list = []
         self.observed: dict | None = None
         self.student_files = (student_root.rstrip("/") + "/",)
 
@@ -251,7 +250,6 @@ class Server:
             self.observed = {
                 "mutated": [describe_path(path, names) for path, _ in changed[:MAX_MUTATED]],
                 "warnings": log.pairs()}
-        self.changes = changed
         return value
 
     def op_getitem(self, target, key):
@@ -288,21 +286,18 @@ class Server:
             if op == "shutdown":
                 return
             try:
-                args = wire.decode(header.get("args", []), buffers, self.handles.get)
+                args = wire.decode(header.get("args", []), buffers, self.handles.get,
+                                   keep_readonly=True)
                 target = header.get("target")
                 if op != "import":
                     target = self.module if target is None else self.handles.get({"$h": target})
                     args = [target, *args]
                 if op == "call":
                     args = [args[0], args[1], args[2] or {}]
-                self.changes = []
                 self.observed = None
                 value = getattr(self, "op_" + str(op))(*args)
                 out: list = []
                 reply = {"ok": True, "value": wire.encode(value, out, self.handles.keep)}
-                if self.changes:
-                    reply["changes"] = [[path, wire.encode(v, out, self.handles.keep)]
-                                        for path, v in self.changes]
             except BaseException as exc:  # noqa: BLE001 - everything the student raises
                 out = []
                 reply = {"ok": False, "error": describe_exception(exc, self.student_files)}
