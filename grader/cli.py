@@ -20,6 +20,7 @@ from pathlib import Path
 
 from grader import assignment, batch, exports, gradebook, template_repo
 from grader.check import add_parser as add_check_parser
+from grader.safe_text import one_line
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 
@@ -47,33 +48,44 @@ def _grade(args: argparse.Namespace) -> int:
         grades = read_grades(Path(args.manual)) if args.manual else []
         check_grades(grades, Path(args.manual or "."))
     except ManualGradesError as exc:
-        print(f"grader: {exc}", file=sys.stderr)
+        print(f"grader: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    fault = None
     try:
         result = grade(submission, exercises=args.exercise, sandbox=args.sandbox,
                        limits=limits, hide=[out.resolve(), *map(Path, args.hide or ())],
                        artifacts=out,
                        log=sys.stderr if args.verbose else None)
     except SubmissionError as exc:
-        print(f"grader: {exc}", file=sys.stderr)
+        print(f"grader: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except GraderFault as exc:
-        print(f"grader: internal error — {exc}", file=sys.stderr)
-        return EXIT_FAULT
+        if exc.result is None:
+            print(f"grader: internal error — {one_line(exc)}", file=sys.stderr)
+            return EXIT_FAULT
+        result, fault = exc.result, exc  # the exercises it did not touch are still written
     try:
         carry_over(result, Result.read(out / "result.json"))
-    except (ValueError, OSError):
+    except (ValueError, OSError, KeyError, TypeError):
         pass  # no earlier result (or an unreadable one): nothing to keep
     try:
         apply_grades(result, grades, Path(args.manual)) if grades else None
     except ManualGradesError as exc:
-        print(f"grader: {exc}", file=sys.stderr)
+        print(f"grader: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     result.total()
-    links = render_notebooks(result, out)
+    try:
+        links = render_notebooks(result, out)
+    except Exception as exc:  # noqa: BLE001 - the report and result.json are still written
+        links, fault = {}, fault or exc
     result.write(out / "result.json")
     report = write_report(result, out, links=links)
     _print_summary(result, report)
+    if fault is not None:
+        what = str(fault) if isinstance(fault, GraderFault) else type(fault).__name__
+        print(f"grader: internal error — {one_line(what)}; result.json and the report were "
+              f"written for the exercises graded", file=sys.stderr)
+        return EXIT_FAULT
     if args.fail_under is not None and result.percent < args.fail_under:
         print(f"score {result.percent:.1f}% is below --fail-under {args.fail_under:g}%")
         return EXIT_BELOW
@@ -82,7 +94,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 def _print_summary(result, report: Path) -> None:
     mode = result.sandbox.get("mode", "?")
-    print(f"{result.submission}: {result.score:g}/{result.max_score:g} "
+    print(f"{one_line(result.submission)}: {result.score:g}/{result.max_score:g} "
           f"({result.percent:.1f}%)  sandbox: {mode}")
     for ex in result.exercises:
         failed = sum(t.outcome not in ("passed",) for t in ex.tests)
@@ -91,7 +103,7 @@ def _print_summary(result, report: Path) -> None:
         if ex.manual_pending:
             note += f"; written answers await manual grading ({ex.manual_pending:g} points)"
         print(f"  {ex.name:<11} {ex.score:>6g}/{ex.max_score:<6g} {note}")
-    print(f"report: {report}")
+    print(f"report: {one_line(report)}")
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -145,13 +157,25 @@ INSTRUCTOR_COMMANDS = ("grade", "batch", "merge", "template", "generate")
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        try:  # a terminal that cannot show a character gets an escape, not a crash
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
     args = build_parser().parse_args(argv)
     if assignment.STUDENT_EDITION and args.command in INSTRUCTOR_COMMANDS:
         print(f"grader {args.command}: this is the student edition of the grader, which holds "
               f"the public checks only; run `grader check` to check your work",
               file=sys.stderr)
         return EXIT_USAGE
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - exit 1 means "below --fail-under", never this
+        print(f"grader: internal error — {type(exc).__name__}: {one_line(exc)[:300]}",
+              file=sys.stderr)
+        return EXIT_FAULT
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.assignment import PROJECT_ROOT
+from grader.safe_text import clean_text, one_line
 
 QUESTIONS_FILE = PROJECT_ROOT / "solutions" / "questions.yaml"
 PLACEHOLDER = "_Write your answer here._"
@@ -31,8 +32,9 @@ def questions_for(exercise: str, path: Path = QUESTIONS_FILE) -> list[dict]:
 
 
 def _text(cell: dict) -> str:
+    """A cell's source as safe text (surrogates, controls, escapes and bidi marks removed)."""
     src = cell.get("source", "")
-    return ("".join(map(str, src)) if isinstance(src, list) else str(src)).strip()
+    return clean_text("".join(map(str, src)) if isinstance(src, list) else src).strip()
 
 
 def _grader_meta(cell: dict) -> dict:
@@ -112,9 +114,9 @@ def read_grades(path: Path) -> list[dict]:
         except (TypeError, ValueError):
             raise ManualGradesError(f"{path}: row {n}: points {row['points']!r} is not a "
                                     f"number") from None
-        out.append({"exercise": str(row["exercise"]).strip(),
-                    "question": str(row["question"]).strip(), "points": points,
-                    "comment": str(row.get("comment") or "").strip(), "row": n})
+        out.append({"exercise": one_line(row["exercise"]),
+                    "question": one_line(row["question"]), "points": points,
+                    "comment": clean_text(row.get("comment") or "").strip(), "row": n})
     return out
 
 

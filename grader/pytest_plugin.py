@@ -21,10 +21,12 @@ from typing import Any
 import pytest
 
 from grader import assignment, datasets, scoring
+from grader.checks import Prerequisites
 from grader.frozen_reference import FrozenReference, FrozenTable, RecordingReference
 from grader.locate import Located
 from grader.proxy import ImportFailed, StudentModule, StudentProblem
 from grader.results import TestResult
+from grader.safe_text import clean_text, one_line
 from grader.sandbox import Limits, Mode
 from grader.submission import notebook_problem
 
@@ -43,6 +45,27 @@ class ExerciseRun:
     import_error: str = ""
     started: float = 0.0
     finished: float = 0.0
+
+
+def check_dependencies(items: list) -> None:
+    """Every ``depends_on`` names a test function defined earlier in the same file (pytest
+    runs a file in order), so a prerequisite's outcome is known when the dependent test runs.
+    Checked against the file's definitions, not the selected items, so ``-m public`` (the
+    student edition) does not change the verdict; an unselected prerequisite counts as passed.
+    """
+    for item in items:
+        marker = item.get_closest_marker("depends_on")
+        if marker is None:
+            continue
+        module = getattr(item, "module", None)
+        defined = [n for n in vars(module) if n.startswith("test_")] if module else []
+        name = getattr(item, "originalname", None) or item.name
+        earlier = defined[:defined.index(name)] if name in defined else []
+        for dep in marker.args:
+            if not isinstance(dep, str) or dep not in earlier:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: depends_on({dep!r}) must name a test defined earlier in "
+                    f"the same file")
 
 
 def exercise_of(path: Path) -> str:
@@ -111,15 +134,20 @@ class GradingPlugin:
         self.data_sources: dict[str, str] = {}
         self.current = ""
         self._fractions: dict[str, float] = {}
+        self._notes: dict[str, list[str]] = {}  # nodeid -> Prerequisites notes
         self._references: dict[str, Any] = {}
 
     # ---- configuration ------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n): points the test is worth (default 1)")
         config.addinivalue_line("markers", "public: students may run this test themselves")
+        config.addinivalue_line(
+            "markers", "depends_on(*tests): earlier tests of the same file whose mistakes this "
+                       "test must not charge again (the dependency rule, docs/SUITES.md)")
 
     def pytest_collection_modifyitems(self, session, config, items: list) -> None:
         """Run only the requested exercises; tests of exercises with no file score 0."""
+        check_dependencies(items)
         keep = []
         for item in items:
             name = exercise_of(item.path)
@@ -215,6 +243,16 @@ class GradingPlugin:
             if run.module is not None:
                 run.module.close()
 
+    @pytest.fixture
+    def prerequisites(self, request: pytest.FixtureRequest) -> Prerequisites:
+        """The dependency rule: which of this test's ``depends_on`` tests lost points."""
+        marker = request.node.get_closest_marker("depends_on")
+        run = self.runs[exercise_of(request.path)]
+        lost = {t.id.split("::")[-1].split("[")[0] for t in run.tests
+                if t.points < t.max_points}
+        return Prerequisites(marker.args if marker else (), lost,
+                             self._notes.setdefault(request.node.nodeid, []))
+
     @pytest.fixture(scope="session")
     def data_source(self) -> dict[str, str]:
         return self.data_sources
@@ -269,7 +307,17 @@ class GradingPlugin:
                                               duration=call.duration))
             else:
                 run.tests.append(self._from_exception(item, run, call.excinfo, call.duration))
+            self._add_notes(item, run.tests[-1])
         return report
+
+    def _add_notes(self, item: pytest.Item, result: TestResult) -> None:
+        """A test's dependency notes ("... already counted in test_x") join its message."""
+        notes = [n for n in self._notes.pop(item.nodeid, []) if n not in result.message]
+        if not notes:
+            return
+        text = "; ".join(notes)
+        result.message = f"{result.message} (note: {text})" if result.message else \
+            f"Note: {text}."
 
     def _from_exception(self, item, run: ExerciseRun, excinfo, duration: float = 0.0):
         exc = excinfo.value
@@ -290,13 +338,20 @@ class GradingPlugin:
         if excinfo.errisinstance(pytest.skip.Exception):
             return self._result(item, "skipped", 0.0, str(getattr(exc, "msg", "")) or "skipped")
         # Anything else is the check tripping over what came back (or a suite bug): say so
-        # without showing the check's source, and keep the details on the grader's stderr.
-        print(f"grader: {item.nodeid} raised {type(exc).__name__}:\n"
-              f"{''.join(traceback.format_exception(exc))}", file=sys.stderr)
-        text = str(exc).splitlines()[0][:300] if str(exc) else ""
+        # without showing the check's source. The grader's stderr (and so -v output and batch
+        # logs) names the test and the exception type only: a traceback would quote the
+        # hidden suite, its message (or a chained one) could hold reference values.
+        kind = one_line(type(exc).__name__)[:80]
+        print(f"grader: {one_line(item.nodeid)} raised {kind} (reported to the student as "
+              f"an error of the check)", file=sys.stderr)
+        try:
+            text = clean_text(exc).strip()
+        except Exception:  # noqa: BLE001 - a hostile __str__ of a student-made value
+            text = ""
+        text = one_line(text.splitlines()[0] if text else "")[:300]
         return self._result(item, "error", 0.0,
                             f"The check could not use what your code returned "
-                            f"({type(exc).__name__}: {text}).", duration=duration)
+                            f"({kind}{': ' + text if text else ''}).", duration=duration)
 
     def _metric_text(self, run: ExerciseRun) -> str:
         return ", ".join(f"{k} {v:.3f}" for k, v in run.metrics.items()) or "none"

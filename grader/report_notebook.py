@@ -1,19 +1,48 @@
-"""Where an executed notebook becomes part of the report: nbconvert HTML and a cell summary.
+"""Where an executed notebook becomes part of the report: a trusted record, a safe page.
 
-The worker sends the executed notebook back as JSON text. It is untrusted: nbformat parses
-and validates it, nbconvert renders it with ``sanitize_html`` and a template that carries no
-scripts and forbids them by Content-Security-Policy.
+Two steps, both in the grader:
+
+1. :func:`save_executed_notebook` keeps ``notebooks/<exercise>.ipynb``: the cells' sources as
+   the submitted file has them (read here, by the grader), the outputs and the grader's cell
+   metadata from the worker's execution record -- never outputs saved in the submitted file,
+   never the student's other metadata (``jupyter.source_hidden``, tags, attachments). All text
+   goes through :func:`grader.safe_text.clean_tree`.
+2. :func:`render_html` shows that notebook through an allow-list: text (streams, errors,
+   ``text/plain``, Markdown and LaTeX *as text*), PNG and JPEG images whose base64 decodes to
+   such an image (shown clamped in size, their metadata ignored), SVG rebuilt from an allow-list
+   of elements and attributes and shown as an ``<img>`` (so it can run nothing and fetch
+   nothing), and HTML tables (pandas) rebuilt from an allow-list of table tags with no
+   attributes. Anything else (other MIME types, widgets, scripts, non-table HTML) is shown as
+   escaped text. Markdown cells are rendered, then rebuilt from the same kind of allow-list:
+   links and images become text naming their URL. The page carries a Content-Security-Policy
+   that forbids scripts and every fetch besides ``data:`` images, in case anything slips by.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import html
+import json
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from grader.assignment import PACKAGE_DIR
 from grader.files import write_atomic
+from grader.safe_text import clean_text, clean_tree, one_line
 
 NBCONVERT_TEMPLATES = PACKAGE_DIR / "templates" / "nbconvert"
+
+MAX_SHOWN_TEXT = 20_000          # characters of one output shown on the page
+MAX_IMAGE_BYTES = 8 << 20        # a decoded PNG/JPEG output
+MAX_SVG_CHARS = 2 << 20
+MAX_HTML_CHARS = 1 << 20
+# what the grader records about a cell's run (worker side: grader.worker_notebook)
+GRADER_KEYS = {"error": str, "timeout": bool, "skipped": str, "seconds": (int, float),
+               "role": str, "question": str, "question_prompt": str, "manual": bool}
 
 
 class NotebookRenderError(ValueError):
@@ -39,35 +68,459 @@ def summarize(nb: Any) -> dict:
         if meta.get("timeout"):
             timeouts.append(number)
         elif meta.get("error"):
-            errors.append({"cell": number, "error": str(meta["error"])[:100]})
+            errors.append({"cell": number, "error": one_line(meta["error"])[:100]})
     return {"code_cells": number, "cells_run": cells_run, "errors": errors,
             "timeouts": timeouts, "skipped": skipped}
 
 
-_SAFE_TAGS = ["a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2",
-              "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "span", "strong",
-              "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"]
+# ---- 1. the trusted record ---------------------------------------------------------------
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(map(str, src)) if isinstance(src, list) else str(src)
 
 
-def _safe_attribute(tag: str, name: str, value: str) -> bool:
-    if name in ("class", "id", "title", "alt"):
-        return True
-    if tag == "a" and name == "href":
-        return True  # bleach keeps only http(s)/mailto URLs; the page cannot fetch them (CSP)
-    return tag == "img" and name == "src" and value.startswith("data:image/")
+def _grader_meta(cell: dict) -> dict:
+    meta = cell.get("metadata")
+    meta = meta.get("grader") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict):
+        return {}
+    return {k: clean_tree(v) for k, v in meta.items()
+            if k in GRADER_KEYS and isinstance(v, GRADER_KEYS[k]) and v is not None}
+
+
+def _mime_value(value: Any) -> Any:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return clean_text("".join(value))
+    return clean_tree(value)
+
+
+def _record_output(out: Any) -> dict | None:
+    """One output of the worker's record in nbformat's shape, its text made safe."""
+    if not isinstance(out, dict):
+        return None
+    kind = out.get("output_type")
+    if kind == "stream":
+        return {"output_type": "stream",
+                "name": "stderr" if out.get("name") == "stderr" else "stdout",
+                "text": clean_text(_mime_value(out.get("text", "")))}
+    if kind == "error":
+        tb = out.get("traceback")
+        return {"output_type": "error", "ename": one_line(out.get("ename", ""))[:200],
+                "evalue": clean_text(out.get("evalue", "")),
+                "traceback": [clean_text(t) for t in tb[-30:]] if isinstance(tb, list) else []}
+    if kind in ("display_data", "execute_result"):
+        data = out.get("data") if isinstance(out.get("data"), dict) else {}
+        meta = out.get("metadata") if isinstance(out.get("metadata"), dict) else {}
+        record = {"output_type": kind,
+                  "data": {one_line(k)[:100]: _mime_value(v) for k, v in data.items()
+                           if isinstance(k, str)},
+                  "metadata": clean_tree(meta)}
+        if kind == "execute_result":
+            count = out.get("execution_count")
+            record["execution_count"] = count if isinstance(count, int) else None
+        return record
+    return None
+
+
+_CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def trusted_notebook(executed: Any, submitted: dict | None) -> dict:
+    """The notebook the grader keeps: sources from the submitted file (when it has the same
+    cells as the worker's record), outputs and run metadata from the worker's record."""
+    cells = executed.get("cells") if isinstance(executed, dict) else None
+    cells = [c for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
+    theirs = submitted.get("cells") if isinstance(submitted, dict) else None
+    theirs = [c for c in theirs if isinstance(c, dict)] if isinstance(theirs, list) else None
+    if theirs is None or [c.get("cell_type") for c in theirs] != \
+            [c.get("cell_type") for c in cells]:
+        theirs = cells  # the record is all there is
+    out_cells, ids = [], set()
+    for index, (cell, submitted_cell) in enumerate(zip(cells, theirs), start=1):
+        kind = cell.get("cell_type")
+        kind = kind if kind in ("code", "markdown", "raw") else "raw"
+        cid = submitted_cell.get("id")
+        cid = cid if isinstance(cid, str) and _CELL_ID.match(cid) and cid not in ids \
+            else f"cell-{index}"
+        ids.add(cid)
+        new = {"cell_type": kind, "id": cid, "source": clean_text(_source(submitted_cell)),
+               "metadata": {}}
+        meta = _grader_meta(cell)
+        if meta:
+            new["metadata"]["grader"] = meta
+        if kind == "code":
+            count = cell.get("execution_count")
+            new["execution_count"] = count if isinstance(count, int) and count >= 0 else None
+            outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
+            new["outputs"] = [o for o in map(_record_output, outputs) if o is not None]
+        out_cells.append(new)
+    return {"nbformat": 4, "nbformat_minor": 5, "cells": out_cells,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                        "language": "python"},
+                         "language_info": {"name": "python"}}}
+
+
+def _read_json(path: Path | None) -> dict | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(Path(path).read_bytes().decode("utf-8-sig"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def save_executed_notebook(text: str, out_dir: Path, exercise: str,
+                           submitted: Path | None = None) -> dict:
+    """Keep the notebook as executed by the grader as ``notebooks/<exercise>.ipynb`` under
+    ``out_dir``: sources from ``submitted`` (the student's file), outputs from ``text`` (the
+    worker's execution record, JSON). Returns what result.json records about it."""
+    import nbformat
+
+    try:
+        executed = json.loads(text)
+        nb = nbformat.from_dict(trusted_notebook(executed, _read_json(submitted)))
+        nbformat.validate(nb)
+    except Exception as exc:  # noqa: BLE001 - untrusted JSON from the worker
+        return {"render_error": f"the executed notebook is not valid nbformat "
+                                f"({type(exc).__name__})"}
+    folder = out_dir / "notebooks"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / f"{exercise}.ipynb", nbformat.writes(nb))
+    return {"executed": f"notebooks/{exercise}.ipynb", **summarize(nb)}
+
+
+# ---- 2. the page: an allow-list of what is shown ------------------------------------------
+
+_DROP_WITH_CONTENT = {"script", "style", "template", "iframe", "object", "embed", "noscript",
+                      "svg", "math", "textarea", "select", "title", "head", "noembed",
+                      "noframes", "xmp", "frameset", "frame", "applet", "audio", "video",
+                      "canvas", "button", "plaintext", "meta", "link", "base"}
+_VOID = {"br", "hr", "img", "input", "meta", "link", "base", "area", "col", "embed", "source",
+         "track", "wbr", "param", "keygen"}
+TABLE_TAGS = {"table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "div", "span",
+              "br", "b", "i", "em", "strong", "code", "p"}
+MARKDOWN_TAGS = TABLE_TAGS | {"h1", "h2", "h3", "h4", "h5", "h6", "hr", "u", "s", "del", "ins",
+                              "pre", "kbd", "samp", "sub", "sup", "blockquote", "ul", "ol", "li",
+                              "dl", "dt", "dd", "small", "mark"}
+
+
+def _url_text(url: str) -> str:
+    url = one_line(url)
+    if url.lower().startswith("data:"):
+        return url[:30] + "…"
+    return url[:200]
+
+
+class _Rebuilder(HTMLParser):
+    """Student HTML rebuilt from an allow-list of tags, with no attributes but a number of
+    rows or columns a table cell spans; links and images become text; everything else is
+    escaped text or dropped with its content (scripts, styles, frames)."""
+
+    def __init__(self, allowed: set[str]):
+        super().__init__(convert_charrefs=True)
+        self.allowed = allowed
+        self.out: list[str] = []
+        self.open: list[str] = []
+        self.dropping: list[str] = []
+        self.links: list[str | None] = []
+
+    def handle_starttag(self, tag, attrs):
+        if self.dropping:
+            if tag not in _VOID:
+                self.dropping.append(tag)
+            return
+        if tag in _DROP_WITH_CONTENT:
+            if tag not in _VOID:
+                self.dropping.append(tag)
+            return
+        attrs = {k: (v or "") for k, v in attrs}
+        if tag == "img":
+            src = attrs.get("src", "")
+            self.out.append(html.escape(f"[image {attrs.get('alt', '')}: {_url_text(src)}]"
+                                        if src else "[image]"))
+            return
+        if tag == "a":
+            self.links.append(attrs.get("href"))
+            return
+        if tag not in self.allowed or len(self.open) > 60:
+            return
+        extra = ""
+        if tag in ("td", "th"):
+            for name in ("colspan", "rowspan"):
+                value = attrs.get(name, "")
+                if value.isdigit() and 1 < int(value) <= 1000:
+                    extra += f' {name}="{int(value)}"'
+        if tag in _VOID:
+            self.out.append(f"<{tag}>")
+            return
+        self.open.append(tag)
+        self.out.append(f"<{tag}{extra}>")
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID and not self.dropping and self.open and self.open[-1] == tag:
+            self.handle_endtag(tag)
+        elif tag not in _VOID and self.dropping and self.dropping[-1] == tag:
+            self.dropping.pop()
+
+    def handle_endtag(self, tag):
+        if self.dropping:
+            if tag in self.dropping:
+                while self.dropping and self.dropping.pop() != tag:
+                    pass
+            return
+        if tag == "a":
+            if self.links:
+                href = self.links.pop()
+                if href:
+                    self.out.append(html.escape(f" ({_url_text(href)})"))
+            return
+        if tag in self.open:
+            while self.open:
+                top = self.open.pop()
+                self.out.append(f"</{top}>")
+                if top == tag:
+                    break
+
+    def handle_data(self, data):
+        if not self.dropping:
+            self.out.append(html.escape(clean_text(data), quote=False))
+
+    def result(self) -> str:
+        self.close()
+        return "".join(self.out) + "".join(f"</{t}>" for t in reversed(self.open))
+
+
+def rebuild_html(text: Any, allowed: set[str] = MARKDOWN_TAGS) -> str:
+    """Student HTML as inert markup: see :class:`_Rebuilder`."""
+    text = clean_text(text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
+    builder = _Rebuilder(allowed)
+    builder.feed(text[:MAX_HTML_CHARS])
+    return builder.result()
 
 
 def clean_html(element: Any) -> str:
-    """Student HTML (markdown cells, HTML outputs) reduced to inert document markup.
+    """nbconvert's ``clean_html`` filter (used on highlighted source): the same rebuild, with
+    the spans pygments colours code with kept as plain spans."""
+    return rebuild_html(element, MARKDOWN_TAGS)
 
-    nbconvert's own filter escapes headings and paragraphs (bleach's tiny default allowlist);
-    this keeps document structure and still drops scripts, handlers, styles and remote images.
-    """
-    import bleach
 
-    text = element.decode() if isinstance(element, bytes) else str(element)
-    return bleach.clean(text, tags=_SAFE_TAGS, attributes=_safe_attribute,
-                        protocols=["http", "https", "mailto", "data"], strip=True)
+def markdown_html(source: Any) -> str:
+    """A markdown cell rendered, then rebuilt from the allow-list (no raw HTML survives)."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    text = clean_text(source)
+    try:
+        rendered = markdown2html_mistune(text)
+    except Exception:  # noqa: BLE001 - shown as text instead
+        return f"<pre>{html.escape(text)}</pre>"
+    return rebuild_html(rendered, MARKDOWN_TAGS)
+
+
+def table_html(text: Any) -> str | None:
+    """An HTML output that is a table (pandas), rebuilt; None when it holds no table."""
+    rebuilt = rebuild_html(text, TABLE_TAGS)
+    return rebuilt if "<table>" in rebuilt else None
+
+
+# -- images
+
+_MAGIC = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",)}
+
+
+def checked_image(mime: str, value: Any) -> str | None:
+    """Canonical base64 of a PNG/JPEG output, or None when it is not one."""
+    if not isinstance(value, str) or len(value) > MAX_IMAGE_BYTES * 4 // 3 + 1024:
+        return None
+    try:
+        raw = base64.b64decode(re.sub(r"\s+", "", value), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw or len(raw) > MAX_IMAGE_BYTES or not raw.startswith(_MAGIC[mime]):
+        return None
+    return base64.b64encode(raw).decode("ascii")
+
+
+_SVG_NS = "http://www.w3.org/2000/svg"
+_XLINK_NS = "http://www.w3.org/1999/xlink"
+SVG_TAGS = {"svg", "g", "path", "rect", "circle", "ellipse", "line", "polyline", "polygon",
+            "text", "tspan", "defs", "clipPath", "title", "desc", "use", "linearGradient",
+            "radialGradient", "stop", "marker", "pattern", "mask", "symbol", "image"}
+SVG_ATTRIBUTES = {
+    "id", "class", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "width",
+    "height", "d", "points", "transform", "viewBox", "preserveAspectRatio", "fill",
+    "fill-opacity", "fill-rule", "stroke", "stroke-width", "stroke-linecap", "stroke-linejoin",
+    "stroke-miterlimit", "stroke-dasharray", "stroke-dashoffset", "stroke-opacity", "opacity",
+    "font-family", "font-size", "font-weight", "font-style", "text-anchor", "dominant-baseline",
+    "alignment-baseline", "clip-path", "clip-rule", "mask", "marker-start", "marker-mid",
+    "marker-end", "offset", "stop-color", "stop-opacity", "gradientUnits", "gradientTransform",
+    "patternUnits", "patternContentUnits", "patternTransform", "markerWidth", "markerHeight",
+    "markerUnits", "refX", "refY", "orient", "dx", "dy", "rotate", "textLength", "lengthAdjust",
+    "style", "version", "visibility", "display", "letter-spacing", "word-spacing", "overflow",
+    "color", "clipPathUnits", "maskUnits", "href"}
+_LOCAL_URL = re.compile(r"url\(\s*['\"]?#[\w.:-]*['\"]?\s*\)")
+_DATA_IMAGE = re.compile(r"^data:image/(png|jpeg);base64,[A-Za-z0-9+/=\s]*$")
+
+
+def _svg_value(tag: str, name: str, value: str) -> str | None:
+    value = clean_text(value)
+    low = value.lower()
+    if name == "href":
+        if value.startswith("#") and tag == "use":
+            return value
+        return value if tag == "image" and _DATA_IMAGE.match(value) else None
+    if "url(" in _LOCAL_URL.sub("", low) or any(
+            bad in low for bad in ("javascript:", "@import", "expression(", "\\", "<")):
+        return None
+    return value
+
+
+def sanitize_svg(text: Any) -> str | None:
+    """An SVG output rebuilt from an allow-list of elements and attributes (no script,
+    foreignObject, animation, event handler or outside reference); None when it is not one."""
+    if not isinstance(text, str) or len(text) > MAX_SVG_CHARS:
+        return None
+    text = clean_text(text)
+    if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
+        return None
+    try:
+        root = ET.fromstring(text)
+    except (ET.ParseError, ValueError, RecursionError):
+        return None
+
+    def local(name: str) -> tuple[str, str]:
+        if name.startswith("{"):
+            ns, _, rest = name[1:].partition("}")
+            return ns, rest
+        return "", name
+
+    def rebuild(element, depth: int):
+        ns, tag = local(element.tag) if isinstance(element.tag, str) else ("x", "")
+        if ns not in ("", _SVG_NS) or tag not in SVG_TAGS or depth > 50:
+            return None
+        attrs = {}
+        for key, value in element.attrib.items():
+            ans, name = local(key)
+            if ans not in ("", _XLINK_NS) or name not in SVG_ATTRIBUTES:
+                continue
+            value = _svg_value(tag, name, value)
+            if value is not None:
+                attrs[f"{{{_XLINK_NS}}}href" if name == "href" else name] = value
+        new = ET.Element(f"{{{_SVG_NS}}}{tag}", attrs)
+        new.text = clean_text(element.text) if element.text else None
+        for child in element:
+            built = rebuild(child, depth + 1)
+            if built is not None:
+                built.tail = clean_text(child.tail) if child.tail else None
+                new.append(built)
+        return new
+
+    if local(root.tag)[1] != "svg":
+        return None
+    rebuilt = rebuild(root, 0)
+    if rebuilt is None:
+        return None
+    ET.register_namespace("", _SVG_NS)
+    ET.register_namespace("xlink", _XLINK_NS)
+    return ET.tostring(rebuilt, encoding="unicode")
+
+
+# -- outputs and cells
+
+_PLAIN_AS_TEXT = ("text/markdown", "text/latex")
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)[:MAX_SHOWN_TEXT]
+        except (TypeError, ValueError, RecursionError):
+            text = "<unshowable value>"
+    return clean_text(text, MAX_SHOWN_TEXT)
+
+
+def display_output(out: Any) -> dict | None:
+    """One output as the page shows it: exactly one allowed MIME type, no metadata."""
+    if not isinstance(out, dict):
+        return None
+    kind = out.get("output_type")
+    if kind == "stream":
+        return {"output_type": "stream",
+                "name": "stderr" if out.get("name") == "stderr" else "stdout",
+                "text": _as_text(out.get("text", ""))}
+    if kind == "error":
+        tb = out.get("traceback") if isinstance(out.get("traceback"), list) else []
+        return {"output_type": "error", "ename": one_line(out.get("ename", ""))[:200],
+                "evalue": _as_text(out.get("evalue", "")),
+                "traceback": [_as_text(t) for t in tb[-30:]]}
+    if kind not in ("display_data", "execute_result"):
+        return None
+    data = out.get("data") if isinstance(out.get("data"), dict) else {}
+    shown: dict[str, str] | None = None
+    for mime in ("image/png", "image/jpeg"):
+        if shown is None and mime in data:
+            image = checked_image(mime, data[mime])
+            shown = {mime: image} if image else {
+                "text/plain": f"[{mime} output that is not a valid image: not shown]"}
+    if shown is None and "image/svg+xml" in data:
+        svg = sanitize_svg(data["image/svg+xml"])
+        shown = {"image/svg+xml": svg} if svg else {
+            "text/plain": "[image/svg+xml output that is not a plain SVG drawing: "
+                          "shown as text]\n" + _as_text(data["image/svg+xml"])}
+    if shown is None and isinstance(data.get("text/html"), str):
+        table = table_html(data["text/html"])
+        if table is not None:
+            shown = {"text/html": table}
+    if shown is None:
+        others = [m for m in data if m != "text/plain"]
+        if others:
+            mime = others[0]
+            shown = {"text/plain": f"[{one_line(mime)[:100]} output, shown as text]\n"
+                                   f"{_as_text(data[mime])}"}
+        elif "text/plain" in data:
+            shown = {"text/plain": _as_text(data["text/plain"])}
+        else:
+            return None
+    new = {"output_type": kind, "data": shown, "metadata": {}}
+    if kind == "execute_result":
+        count = out.get("execution_count")
+        new["execution_count"] = count if isinstance(count, int) else None
+    return new
+
+
+def display_notebook(nb: Any) -> Any:
+    """The notebook as the page shows it: cells with their source, the grader's run metadata
+    (the banners) and allowed outputs only -- no student metadata, attachments or ids."""
+    import nbformat
+
+    cells = []
+    for index, cell in enumerate(nb.get("cells", []), start=1):
+        if not isinstance(cell, dict):
+            continue
+        kind = cell.get("cell_type") if cell.get("cell_type") in ("code", "markdown") else "raw"
+        meta = _grader_meta(cell)
+        shown_meta = {}
+        if isinstance(meta.get("error"), str) and meta["error"]:
+            shown_meta["error"] = one_line(meta["error"])[:100]
+        if meta.get("timeout") is True:
+            shown_meta["timeout"] = True
+        if isinstance(meta.get("skipped"), str) and meta["skipped"]:
+            shown_meta["skipped"] = one_line(meta["skipped"])[:200]
+        new = {"cell_type": kind, "id": f"cell-{index}",
+               "source": clean_text(_source(cell)),
+               "metadata": {"grader": shown_meta} if shown_meta else {}}
+        if kind == "code":
+            count = cell.get("execution_count")
+            new["execution_count"] = count if isinstance(count, int) else None
+            outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
+            new["outputs"] = [o for o in map(display_output, outputs) if o is not None]
+        cells.append(new)
+    return nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "cells": cells,
+                               "metadata": {"language_info": {"name": "python"}}})
 
 
 @functools.lru_cache(maxsize=1)
@@ -78,39 +531,23 @@ def _exporter():
                             extra_template_basedirs=[str(NBCONVERT_TEMPLATES)],
                             sanitize_html=True, embed_images=True)
     exporter.register_filter("clean_html", clean_html)
+    exporter.register_filter("grader_markdown", markdown_html)
+    exporter.register_filter("grader_table", lambda t: table_html(t) or
+                             f"<pre>{html.escape(clean_text(t))}</pre>")
+    exporter.register_filter("grader_image", lambda v, mime: checked_image(mime, v) or "")
+    exporter.register_filter("grader_svg", lambda v: sanitize_svg(v) or "")
     return exporter
 
 
 def render_html(nb: Any, title: str) -> str:
-    import copy
-
-    nb = copy.deepcopy(nb)
-    nb.metadata["title"] = title
     try:
-        body, _ = _exporter().from_notebook_node(nb)
+        shown = display_notebook(nb)
+        shown.metadata["title"] = one_line(title)[:300]
+        body, _ = _exporter().from_notebook_node(shown)
     except Exception as exc:  # noqa: BLE001 - a student's notebook must never break a report
         raise NotebookRenderError(f"nbconvert could not render it ({type(exc).__name__}: "
-                                  f"{str(exc)[:200]})") from None
+                                  f"{one_line(exc)[:200]})") from None
     return body
-
-
-def save_executed_notebook(text: str, out_dir: Path, exercise: str) -> dict:
-    """Keep the worker's executed notebook as ``notebooks/<exercise>.ipynb`` under ``out_dir``.
-
-    Returns what result.json records about it: the file and the cell summary.
-    """
-    import nbformat
-
-    try:
-        nb = nbformat.reads(text, as_version=4)
-        nbformat.validate(nb)
-    except Exception as exc:  # noqa: BLE001 - untrusted JSON from the worker
-        return {"render_error": f"the executed notebook is not valid nbformat "
-                                f"({type(exc).__name__})"}
-    folder = out_dir / "notebooks"
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / f"{exercise}.ipynb", nbformat.writes(nb))
-    return {"executed": f"notebooks/{exercise}.ipynb", **summarize(nb)}
 
 
 def render_notebooks(result: Any, out_dir: Path) -> dict[str, list[tuple[str, str]]]:
@@ -126,12 +563,12 @@ def render_notebooks(result: Any, out_dir: Path) -> dict[str, list[tuple[str, st
         if path.parent != out_dir / "notebooks" or not path.is_file():
             continue
         try:
-            html = render_html(nbformat.read(path, as_version=4),
-                               f"{ex.file} — executed by the grader")
+            html_text = render_html(nbformat.read(path, as_version=4),
+                                    f"{ex.file} — executed by the grader")
         except (NotebookRenderError, ValueError, OSError) as exc:
-            ex.notebook["render_error"] = str(exc)[:300]
+            ex.notebook["render_error"] = one_line(exc)[:300]
             continue
         target = path.with_suffix(".html")
-        write_atomic(target, html)
+        write_atomic(target, html_text)
         links[ex.name] = [("the executed notebook", f"notebooks/{target.name}")]
     return links

@@ -16,6 +16,8 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
+from grader.safe_text import one_line
+
 MAX_UNPACKED_BYTES = 512 << 20
 MAX_MEMBERS = 20_000
 MAX_RATIO = 200          # a member expanding more than this is treated as a bomb
@@ -52,8 +54,10 @@ def extract_zip(archive: Path, dest: Path) -> None:
     """Extract ``archive`` into ``dest`` refusing traversal, links, devices and bombs."""
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise SubmissionError(f"{archive}: unreadable zip ({exc})") from None
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        # ValueError: a member name flagged UTF-8 that is not (UnicodeDecodeError)
+        raise SubmissionError(f"{archive}: unreadable zip ({one_line(exc)[:200]}); "
+                              f"re-create the zip from the folder") from None
     with zf:
         members = zf.infolist()
         if len(members) > MAX_MEMBERS:
