@@ -27,7 +27,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from grader import wire
-from grader.safe_text import clean_text
+from grader.safe_text import clean_text, one_line
 from grader.sandbox import Limits, Mode, allocate_uid, launch_spec, prepare_student_dir
 from grader.submission import copy_for_worker
 
@@ -123,6 +123,14 @@ def error_class(builtin: str | None) -> type:
     if builtin not in _ERROR_CLASSES:
         _ERROR_CLASSES[builtin] = type(f"Student{builtin}", (StudentError, base), {})
     return _ERROR_CLASSES[builtin]
+
+
+# What one request may cost the grader, whatever the worker sends: its reply's bytes (all frames,
+# headers and arrays; a student's preprocessed MNIST as float64 is 376 MB) and the parsing of its
+# header (grader.wire: at most MAX_HEADER_BYTES, MAX_JSON_NODES values). docs/SECURITY.md gives
+# the measured peak.
+MAX_REPLY_BYTES = 512 << 20
+MAX_RELEASE = 10_000        # dropped handles released per request
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,12 +283,16 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def exchange(self, header: dict, buffers: list, timeout: float) -> tuple[dict, list]:
-        """Send one request and wait for its reply; kill the worker if it takes too long."""
-        self.sock.settimeout(timeout)
+    def exchange(self, header: dict, buffers: list,
+                 limit: "wire.Limit | float") -> tuple[dict, list]:
+        """Send one request and read its reply under ``limit`` (one deadline and one byte
+        budget for the whole exchange; a number is a timeout in seconds). A worker that takes
+        too long or sends too much is killed."""
+        if not isinstance(limit, wire.Limit):
+            limit = wire.Limit.within(limit, MAX_REPLY_BYTES)
         try:
-            wire.send(self.sock, header, buffers)
-            return wire.recv(self.sock)
+            wire.send(self.sock, header, buffers, limit)
+            return wire.recv(self.sock, limit=limit)
         except socket.timeout:
             self.kill()
             raise
@@ -408,6 +420,8 @@ class StudentModule:
         self._import_error: ImportFailed | None = None
         self._copy: Path | None = None
         self._released: list[int] = []
+        self._seq = 0
+        self.max_reply_bytes = MAX_REPLY_BYTES
         self.names: list[str] = []
         self.executed_notebook: str | None = None  # JSON text from the worker: untrusted
         self.time_in_worker = 0.0
@@ -444,6 +458,7 @@ class StudentModule:
                 f"the remaining checks of {self._exercise} were not run.")
         if self._generation:
             self._restarts += 1
+        self._released.clear()      # ids of the previous worker mean nothing to the next
         t0 = time.perf_counter()
         prestarted, self._prestarted = self._prestarted, None
         if prestarted is not None and prestarted.alive:
@@ -462,9 +477,13 @@ class StudentModule:
             self.time_starting += time.perf_counter() - t0
             if not isinstance(loaded, dict) or not isinstance(loaded.get("names"), list):
                 raise ProtocolViolation(f"loading {self._file_rel} gave a malformed reply")
-            self.names = [n for n in loaded["names"] if isinstance(n, str)]
-            if self.executed_notebook is None and isinstance(loaded.get("notebook"), str):
-                self.executed_notebook = loaded["notebook"]  # the first execution is the one
+            self.names = [clean_text(n, 200) for n in loaded["names"][:100_000]
+                          if isinstance(n, str)]
+            notebook = loaded.get("notebook")
+            if isinstance(notebook, np.ndarray) and notebook.dtype == np.uint8:
+                notebook = notebook.tobytes().decode("utf-8", "replace")  # sent as a buffer
+            if self.executed_notebook is None and isinstance(notebook, str):
+                self.executed_notebook = notebook   # the first execution is the one
         except StudentProblem as exc:  # raised, crashed or hung while importing
             err = ImportFailed(str(exc), exc.call)
             if isinstance(exc, StudentError):
@@ -531,21 +550,23 @@ class StudentModule:
                     label)
             tid = target._id
         buffers: list = []
-        header = {"op": op, "target": tid,
+        self._seq += 1
+        header = {"op": op, "target": tid, "seq": self._seq,
                   "args": wire.encode(_to_wire(args), buffers)}
-        if self._released:
-            worker_release, self._released = self._released, []
-            try:
-                worker.exchange({"op": "release", "target": None,
-                                 "args": [worker_release]}, [], 10)
-            except Exception:  # noqa: BLE001 - release is best effort
-                pass
+        if self._released:       # handles the tests dropped go with the request, no exchange
+            header["release"] = self._released[:MAX_RELEASE]
+            del self._released[:MAX_RELEASE]
         timeout = min(self._call_timeout, remaining)
         if op == "import":  # a notebook runs all its cells in this one request
             timeout = min(max(2 * self._call_timeout, 60.0), remaining)
+        # one deadline and one byte budget for everything this call sends and reads
+        limit = wire.Limit.within(timeout, self.max_reply_bytes)
         t0 = time.perf_counter()
         try:
-            reply, bufs = worker.exchange(header, buffers, timeout)
+            reply, bufs = worker.exchange(header, buffers, limit)
+            if reply.get("re") != self._seq:
+                worker.kill()
+                raise wire.WireError("a reply that does not answer this request")
         except socket.timeout:
             if timeout < self._call_timeout:
                 raise BudgetExhausted(
@@ -573,7 +594,8 @@ class StudentModule:
             if op == "call":
                 _record_observation(reply.get("observed"))
             if reply.get("ok") is True:
-                return wire.decode(reply.get("value"), bufs, self._handle_from_node)
+                return wire.decode(reply.get("value"), bufs, self._handle_from_node,
+                                   clean_key=_clean_key)
             error = reply.get("error")
             if not isinstance(error, dict):
                 raise wire.WireError("malformed error reply")
@@ -581,17 +603,18 @@ class StudentModule:
             worker.kill()
             raise ProtocolViolation(
                 f"{label} sent back data the grader cannot accept ({exc}).", label) from None
+        finally:
+            del bufs            # the reply's raw bytes live on only in the decoded value
         cls = error_class(error.get("builtin") if isinstance(error.get("builtin"), str) else None)
-        exc = cls(str(error.get("message", ""))[:4000], label)
-        exc.type_name = str(error.get("type", "Exception"))[:100]
-        exc.student_traceback = str(error.get("traceback", ""))[:4000]
+        exc = cls(clean_text(_text(error.get("message")), 4000), label)
+        exc.type_name = one_line(_text(error.get("type"), "Exception"))[:100]
+        exc.student_traceback = clean_text(_text(error.get("traceback")), 4000)
         raise exc
 
     def _handle_from_node(self, node: dict) -> "RemoteHandle":
         type_name = node.get("type", "object")
-        return RemoteHandle(self, node["$h"], str(type_name)[:200] if isinstance(
-            type_name, str) else "object", bool(node.get("callable", False)),
-            self._generation)
+        return RemoteHandle(self, node["$h"], one_line(type_name[:200]) if isinstance(
+            type_name, str) else "object", node.get("callable") is True, self._generation)
 
     # ---- module-like access -----------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -611,6 +634,15 @@ class StudentModule:
 
     def __repr__(self) -> str:
         return f"<student module {self._exercise} from {self._file_rel}>"
+
+
+def _text(value: Any, default: str = "") -> str:
+    return value if isinstance(value, str) else default
+
+
+def _clean_key(key: str) -> str:
+    """A dict key or column name that came from the worker, made safe (grader.safe_text)."""
+    return clean_text(key, 200)
 
 
 def _to_wire(value: Any) -> Any:

@@ -22,6 +22,7 @@ MAX_TEXT = 4000
 MAX_WARNINGS = 20           # distinct (category, message) pairs reported per call
 MAX_WARNING_TEXT = 300
 MAX_MUTATED = 50
+MAX_RELEASE = 10_000
 
 
 class _Handles:
@@ -225,7 +226,11 @@ class Server:
         if executed is not None:
             from grader.worker_notebook import notebook_json
 
-            notebook = notebook_json(executed)
+            import numpy as np
+
+            # as bytes in a buffer: megabytes of text stay out of the JSON header
+            notebook = np.frombuffer(notebook_json(executed).encode("utf-8", "replace"),
+                                     dtype=np.uint8)
         return {"names": names, "notebook": notebook}
 
     def op_getattr(self, target, name: str):
@@ -269,9 +274,16 @@ class Server:
     def op_repr(self, target):
         return repr(target)[:MAX_TEXT]
 
-    def op_release(self, ids):
-        for i in ids:
-            self.handles.objects.pop(i, None)
+    def op_release(self, target, ids):
+        self.release(ids)
+
+    def release(self, ids) -> None:
+        """Forget the objects the grader no longer refers to (ids it dropped)."""
+        if type(ids) is not list:
+            return
+        for i in ids[:MAX_RELEASE]:
+            if type(i) is int:
+                self.handles.objects.pop(i, None)
 
     # --- loop ------------------------------------------------------------------------------
     def serve(self) -> None:
@@ -285,6 +297,7 @@ class Server:
             op = header.get("op")
             if op == "shutdown":
                 return
+            self.release(header.get("release"))
             try:
                 args = wire.decode(header.get("args", []), buffers, self.handles.get,
                                    keep_readonly=True)
@@ -303,10 +316,11 @@ class Server:
                 reply = {"ok": False, "error": describe_exception(exc, self.student_files)}
             if self.observed is not None:
                 reply["observed"] = self.observed
+            reply["re"] = header.get("seq")
             try:
                 wire.send(self.sock, reply, out)
             except (TypeError, ValueError) as exc:  # unencodable (e.g. NaN inside a header)
-                wire.send(self.sock, {"ok": False, "error": {
+                wire.send(self.sock, {"ok": False, "re": header.get("seq"), "error": {
                     "type": "TypeError", "builtin": "TypeError", "traceback": "",
                     "message": f"the value could not be sent back to the grader: {exc}"}}, [])
 
