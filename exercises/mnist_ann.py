@@ -26,8 +26,13 @@ def preprocess(images, labels):
 
     images: uint8 array (m, 28, 28) with values 0..255.
     labels: int array (m,) with values 0..9.
-    X: float32 (m, 784), values in [0, 1] (convert to float before dividing).
-    Y: one-hot float32 (m, 10); keras.utils.to_categorical does this.
+    X: floats (m, 784), values in [0, 1]: flatten each image to one row of 784 pixels
+       (the network has 784 inputs) and divide by 255. float32, the precision Keras
+       computes in, or float64 both work.
+    Y: one-hot rows (m, 10) of floats, 1.0 in the column of the label. One-hot is
+       required: build_model() uses the categorical cross-entropy, which takes one-hot
+       targets. keras.utils.to_categorical(labels, 10) does this (it returns float64;
+       float32 works too).
     """
     raise NotImplementedError(
         "preprocess: Turn raw images and labels into network inputs and targets: returns (X, Y)."
@@ -37,9 +42,21 @@ def preprocess(images, labels):
 def build_model():
     """A compiled Keras model: 784 -> Dense(128, relu) -> Dense(10, softmax).
 
-    Use keras.Sequential with keras.Input((784,)) first, then compile with
+    For example keras.Sequential with keras.Input((784,)) first, compiled with
     optimizer="adam", loss="categorical_crossentropy" (one-hot targets) and
     metrics=["accuracy"]. Returns the model.
+
+    Any way of writing this network counts: keras.Sequential or the functional API;
+    keras.Input((784,)), input_shape=(784,) or no input shape; activation="relu" or an
+    Activation / ReLU layer after Dense(128); Dense(10, activation="softmax") or Dense(10)
+    followed by a Softmax layer, also as keras.Sequential([model, layers.Softmax()]);
+    Dropout between the layers. The model must take rows of 784 pixels, as preprocess()
+    returns them. The output may instead be the 10 raw scores of a linear Dense(10) when
+    the loss applies the softmax: keras.losses.CategoricalCrossentropy(from_logits=True).
+    The optimizer is Adam ("adam" or keras.optimizers.Adam(...), any learning rate); the
+    loss is the categorical cross-entropy, as a string, a loss object or a function.
+    A subclass of keras.Model is read through the layers it creates, in order: give them
+    their activations (Dense(128, activation="relu")), not inside call().
     """
     raise NotImplementedError(
         "build_model: A compiled Keras model: 784 -> Dense(128, relu) -> Dense(10, softmax)."

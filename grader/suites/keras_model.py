@@ -2,86 +2,316 @@
 
 The model lives in the student's worker; the grader only sees plain data it sends back. Every
 fact comes from calls that return plain data: ``layer.get_config()`` (a dict of names and
-numbers), ``model.get_compile_config()`` (the compile arguments, serialised) and
-``model.count_params()``. No isinstance checks against Keras classes, and no TensorFlow import
-in the grader (see docs/SUITES.md).
+numbers), ``model.get_compile_config()`` (the compile arguments, serialised),
+``model.count_params()``, ``model.layers`` (handles) and ``model.predict(x)`` on a probe batch.
+No isinstance checks against Keras classes, and no TensorFlow import in the grader (see
+docs/SUITES.md).
+
+The equivalence rule (docs/SUITES.md): a model is read as the computation it performs, so
+every common way of writing the same network reads the same.
+
+- ``read_model`` flattens nested models (``keras.Sequential([model, layers.Softmax()])``, a
+  functional model holding a Sequential) through their ``layers``; skips what is the identity
+  at prediction time (``InputLayer``, ``Dropout`` and the other noise/regularisation layers)
+  and reshaping layers (``Flatten``, ``Reshape``: the probe judges the input shape); and folds
+  activation layers (``Activation("softmax")``, ``Softmax()``, ``ReLU()``) into the Dense layer
+  before them, so ``Dense(10) + Softmax()`` reads as ``Dense(10, softmax)``. Activation names
+  are canonical: ``tf.nn.softmax`` (serialised ``softmax_v2``), ``keras.activations.softmax``
+  and ``"softmax"`` are one name.
+- ``probe`` calls ``model.predict`` on a small batch of the documented input shape: it builds a
+  model declared without an input shape (Keras builds it at its first call, as ``fit`` would)
+  and shows what the model computes: its output shape, and whether its rows are probabilities
+  (a softmax applied anywhere, even inside a subclassed model's ``call``).
+- ``loss_spec`` reads the compiled loss whatever form it was given in (a string, a loss class
+  instance, a loss function; a custom ``name=`` does not matter), with its ``from_logits`` flag:
+  ``from_logits=True`` on a linear output is the softmax moved into the loss.
+- ``output_verdict`` joins the last two: a softmax output with a plain cross-entropy and a linear
+  output with ``from_logits=True`` are the same classifier; anything else is named.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from grader.checks import CheckFailed, describe
+from grader.proxy import RemoteHandle, StudentError
+from grader.safe_text import short
+
+# Layers that compute the identity when the model predicts (training-time noise, markers).
+IDENTITY_AT_INFERENCE = frozenset({
+    "InputLayer", "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise",
+    "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "ActivityRegularization",
+})
+# Layers that only change the shape; whether the input fits is judged by the probe.
+RESHAPING = frozenset({"Flatten", "Reshape"})
+MAX_LAYERS = 200
+MAX_DEPTH = 8
 
 
 def canonical(name: Any) -> str:
-    """'CategoricalCrossentropy', 'categorical_crossentropy' -> 'categoricalcrossentropy'."""
-    return str(name).replace("_", "").replace(" ", "").lower()
+    """'CategoricalCrossentropy', 'categorical_crossentropy' -> 'categoricalcrossentropy';
+    TensorFlow's versioned function names ('softmax_v2') lose their version."""
+    text = str(name).replace("_", "").replace(" ", "").lower()
+    if text.endswith("v2") and len(text) > 2:
+        text = text[:-2]
+    return text
 
 
 def _serialised_name(value: Any) -> str:
-    """The name inside a Keras-serialised object: a string, or {'class_name', 'config'}."""
+    """The name inside a Keras-serialised object: a string, a function ({'class_name':
+    'function', 'config': 'relu'}) or an object ({'class_name': 'CategoricalCrossentropy',
+    'config': {'name': <any name the student chose>, ...}}): for objects the class counts."""
     if value is None:
         return "linear"
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        config = value.get("config")
+        config, class_name = value.get("config"), value.get("class_name")
         if isinstance(config, str):       # a plain function: {'config': 'relu', ...}
             return config
+        if isinstance(class_name, str) and class_name != "function":
+            return class_name             # an object, e.g. a Loss with a custom name
         if isinstance(config, dict) and isinstance(config.get("name"), str):
-            return config["name"]        # an object with a name, e.g. a Loss
-        if isinstance(value.get("class_name"), str):
-            return value["class_name"]
+            return config["name"]
     return describe(value)
 
 
+def _full_type(obj: Any) -> str:
+    """'module.Class' of a (remote) object, as the worker reported it."""
+    full = obj._type_name if isinstance(obj, RemoteHandle) else getattr(obj, "_type_name", None)
+    if not isinstance(full, str):
+        full = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    return full
+
+
+def type_name(obj: Any) -> str:
+    """The class name of a (remote) object, without its module: 'Dense', 'Sequential'."""
+    return _full_type(obj).rsplit(".", 1)[-1]
+
+
+def _type_module(obj: Any) -> str:
+    return _full_type(obj).rsplit(".", 1)[0]
+
+
+def _activation_of_layer(kind: str, config: dict) -> str | None:
+    """The activation an activation layer applies (canonical), or None if it is not one."""
+    if kind == "Activation" or (kind not in ("Dense",) and set(config) & {"activation"}
+                                and "units" not in config and kind not in IDENTITY_AT_INFERENCE
+                                and kind not in RESHAPING):
+        return canonical(_serialised_name(config.get("activation")))
+    if kind == "Softmax":
+        return "softmax"
+    if kind == "ReLU":
+        default = (config.get("max_value") is None and not config.get("negative_slope")
+                   and not config.get("threshold"))
+        return "relu" if default else "modifiedrelu"
+    if kind in ("LeakyReLU", "ELU", "PReLU"):
+        return canonical(kind)
+    if kind == "Lambda":
+        return "lambda"
+    return None
+
+
+@dataclass
+class ModelReading:
+    """What a model computes, read from its layers: Dense layers with folded activations."""
+    dense: list[tuple[int, str]] = field(default_factory=list)
+    extras: list[str] = field(default_factory=list)   # other layers, by class name
+    subclassed: bool = False      # a keras.Model subclass (or a student class) somewhere
+    nested: bool = False          # a model inside the model
+
+    def describe_dense(self) -> str:
+        return ", ".join(f"Dense({u}, {a})" for u, a in self.dense) or "no Dense layers"
+
+
+def _compose(first: str, then: str) -> str:
+    if first == "linear":
+        return then
+    if then == "linear" or (then == first and then in ("relu",)):   # relu(relu(x)) = relu(x)
+        return first
+    return f"{first} then {then}"
+
+
+def read_model(model: Any, call: str) -> ModelReading:
+    """The model as a chain of Dense layers with their activations (see the module doc)."""
+    reading = ModelReading()
+    state = {"count": 0, "open": False}  # open: an activation may still fold into dense[-1]
+
+    def layers_of(obj: Any) -> list | None:
+        try:
+            value = obj.layers
+        except (AttributeError, TypeError):
+            return None
+        except StudentError:
+            return None
+        return list(value) if isinstance(value, (list, tuple)) else None
+
+    def walk(obj: Any, depth: int) -> None:
+        children = layers_of(obj)
+        if children is None:
+            raise CheckFailed(f"{call}: did not return a Keras model (it has no list of "
+                              f"layers: {short(describe(obj), 80)})")
+        if _type_module(obj).split(".")[0] not in ("keras", "tf_keras", "tensorflow"):
+            reading.subclassed = True
+        for layer in children:
+            state["count"] += 1
+            if state["count"] > MAX_LAYERS or depth > MAX_DEPTH:
+                raise CheckFailed(f"{call}: the model has more than {MAX_LAYERS} layers (or "
+                                  f"models nested more than {MAX_DEPTH} deep)")
+            kind = type_name(layer)
+            if layers_of(layer) is not None:           # a model inside the model
+                reading.nested = True
+                walk(layer, depth + 1)
+                continue
+            try:
+                config = layer.get_config()
+            except StudentError:
+                config = None
+            if not isinstance(config, dict):
+                config = {}
+            if kind in IDENTITY_AT_INFERENCE or kind in RESHAPING:
+                continue
+            if "units" in config and kind != "InputLayer":
+                reading.dense.append([int(config["units"]),
+                                      canonical(_serialised_name(config.get("activation")))])
+                state["open"] = True
+                continue
+            activation = _activation_of_layer(kind, config)
+            if activation is not None and state["open"]:
+                reading.dense[-1][1] = _compose(reading.dense[-1][1], activation)
+                continue
+            reading.extras.append(kind if activation is None else f"{kind}({activation})")
+            state["open"] = False
+
+    walk(model, 0)
+    reading.dense = [(units, activation) for units, activation in reading.dense]
+    return reading
+
+
 def dense_stack(model: Any, call: str) -> list[tuple[int, str]]:
-    """The model's Dense layers in order, as (units, activation name).
+    """The model's Dense layers in order, as (units, activation name), activation layers
+    folded in and nested models flattened (``read_model``)."""
+    return read_model(model, call).dense
 
-    A Dense layer with a linear activation directly followed by an Activation layer counts
-    as one layer with that activation (Dense(128) + Activation("relu") == Dense(128, "relu")).
+
+# --------------------------------------------------------------------------------------------
+# behaviour: a probe batch through model.predict
+# --------------------------------------------------------------------------------------------
+def probe_inputs(shape: tuple[int, ...], rows: int = 4, seed: int = 0) -> np.ndarray:
+    """A float32 batch of ``rows`` inputs of ``shape`` with values in [0, 1]."""
+    return np.random.default_rng(seed).random((rows, *shape)).astype(np.float32)
+
+
+def probe(model: Any, shape: tuple[int, ...], call: str, hint: str = "") -> np.ndarray:
+    """``model.predict`` on a probe batch of inputs of ``shape``: what the model computes.
+
+    Also builds a model declared without an input shape, as its first ``fit`` would.
     """
+    batch = probe_inputs(shape)
     try:
-        layers = list(model.layers)
-    except (AttributeError, TypeError) as exc:
-        raise CheckFailed(f"{call}: did not return a Keras model (no list of layers: "
-                          f"{type(exc).__name__})") from None
-    stack: list[list] = []
-    for layer in layers:
-        config = layer.get_config()
-        if not isinstance(config, dict):
-            continue
-        if "units" in config:
-            stack.append([int(config["units"]),
-                          canonical(_serialised_name(config.get("activation")))])
-        elif "activation" in config and stack and stack[-1][1] == "linear":
-            stack[-1][1] = canonical(_serialised_name(config["activation"]))
-    return [(units, activation) for units, activation in stack]
+        out = model.predict(batch, verbose=0)
+    except StudentError as exc:
+        raise CheckFailed(
+            f"{call}: the model could not predict on a batch of {len(batch)} inputs of shape "
+            f"{tuple(shape)} ({exc.type_name}: {short(str(exc), 240)})"
+            + (f" — {hint}" if hint else "")) from None
+    except AttributeError:
+        raise CheckFailed(f"{call}: did not return a Keras model (it has no predict method)"
+                          ) from None
+    if isinstance(out, (list, tuple)) and len(out) == 1:
+        out = out[0]
+    if not isinstance(out, np.ndarray) or out.dtype.kind not in "fiu":
+        raise CheckFailed(f"{call}: model.predict(...) returned {describe(out)}; expected "
+                          "an array of numbers")
+    return out.astype(np.float64)
 
 
+def gives_probabilities(out: np.ndarray, atol: float = 1e-4) -> bool:
+    """Whether every row of ``out`` is a probability distribution (a softmax output)."""
+    out = np.asarray(out, dtype=np.float64)
+    return bool(out.size and np.all(np.isfinite(out)) and np.all(out >= -atol)
+                and np.all(out <= 1 + atol)
+                and np.allclose(out.sum(axis=-1), 1.0, atol=atol * out.shape[-1]))
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """The softmax the loss applies to logits (``from_logits=True``), row by row."""
+    z = np.asarray(scores, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# --------------------------------------------------------------------------------------------
+# compile settings
+# --------------------------------------------------------------------------------------------
 def compile_config(model: Any, call: str) -> dict:
-    """``model.get_compile_config()``; a failure saying 'compile the model' when it is None."""
-    config = model.get_compile_config()
-    if not isinstance(config, dict):
-        raise CheckFailed(f"{call}: the model is not compiled — call model.compile(optimizer=..., "
-                          "loss=..., metrics=[...]) before returning it")
+    """``model.get_compile_config()``; a failure saying 'compile the model' when there is
+    none (Keras 3 returns {} for a model that was never compiled)."""
+    try:
+        config = model.get_compile_config()
+    except StudentError as exc:
+        raise CheckFailed(f"{call}: the model's compile settings could not be read "
+                          f"({exc.type_name}: {short(str(exc), 200)}) — pass the optimizer and "
+                          "loss to model.compile as strings or Keras objects") from None
+    except AttributeError:
+        raise CheckFailed(f"{call}: did not return a Keras model (no compile settings)"
+                          ) from None
+    if not isinstance(config, dict) or not config or config.get("loss") is None:
+        raise CheckFailed(f"{call}: the model is not compiled with a loss — call "
+                          "model.compile(optimizer=..., loss=..., metrics=[...]) before "
+                          "returning it")
     return config
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    name: str            # canonical: 'categoricalcrossentropy'
+    from_logits: bool    # the loss applies the softmax (or sigmoid) itself
+
+
+def loss_spec(model: Any, call: str) -> LossSpec:
+    """The compiled loss, whatever form it was given in, and its from_logits flag."""
+    loss = compile_config(model, call).get("loss")
+    if isinstance(loss, (list, tuple)) and len(loss) == 1:
+        loss = loss[0]
+    if isinstance(loss, dict) and len(loss) == 1 and "class_name" not in loss:
+        loss = next(iter(loss.values()))          # {output_name: loss}
+    config = loss.get("config") if isinstance(loss, dict) else None
+    from_logits = bool(config.get("from_logits", False)) if isinstance(config, dict) else False
+    return LossSpec(canonical(_serialised_name(loss)), from_logits)
 
 
 def loss_name(model: Any, call: str) -> str:
     """The compiled loss as a canonical name ('binarycrossentropy'), whatever form was given."""
-    loss = compile_config(model, call).get("loss")
-    if isinstance(loss, (list, tuple)) and len(loss) == 1:
-        loss = loss[0]
-    return canonical(_serialised_name(loss))
+    return loss_spec(model, call).name
 
 
 def optimizer_name(model: Any, call: str) -> str:
-    """The compiled optimizer's class name, canonical ('adam')."""
+    """The compiled optimizer's class name, canonical ('adam'), whatever its settings."""
     optimizer = compile_config(model, call).get("optimizer")
-    if isinstance(optimizer, dict) and isinstance(optimizer.get("class_name"), str):
-        return canonical(optimizer["class_name"])
     return canonical(_serialised_name(optimizer))
+
+
+def output_verdict(activation: str, out: np.ndarray, loss: LossSpec | None) -> str:
+    """How the last layer and the loss together turn scores into class probabilities.
+
+    'softmax': the model outputs probabilities and the loss takes them as they are;
+    'logits': a linear last layer, the loss applies the softmax (from_logits=True);
+    'double-softmax': probabilities fed to a loss that applies the softmax again;
+    'no-softmax': neither the model nor the loss turns the scores into probabilities.
+    ``activation`` is the read (folded) activation of the last Dense layer; ``out`` the probe
+    output, which decides when the softmax is applied where layers cannot show it.
+    """
+    from_logits = bool(loss and loss.from_logits)
+    probabilities = gives_probabilities(out) and activation != "sigmoid"
+    if probabilities:
+        return "double-softmax" if from_logits else "softmax"
+    if from_logits and activation == "linear":
+        return "logits"
+    return "no-softmax"
 
 
 def history_series(history: Any, call: str) -> dict[str, list[float]]:

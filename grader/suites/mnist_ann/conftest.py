@@ -6,6 +6,8 @@ never do: test images are preprocessed with dummy labels and scored here with sc
 import numpy as np
 import pytest
 
+from grader.checks import CheckFailed
+from grader.suites.keras_model import gives_probabilities, loss_spec, softmax
 from grader.suites.outcome import Once
 
 
@@ -36,10 +38,22 @@ def trained(student, mnist):
 
 @pytest.fixture(scope="package")
 def held_out_probs(student, mnist, trained):
-    """Predicted class probabilities for the held-out images (their labels stay here)."""
+    """Predicted class probabilities for the held-out images (their labels stay here).
+
+    A model that outputs logits and is compiled with from_logits=True (the softmax lives in
+    its loss, as the docstring allows) gets that softmax applied here.
+    """
     def predict():
         model, _ = trained.get()
         dummy = np.zeros(len(mnist.x_test), dtype=int)
         X_test, _ = student.preprocess(mnist.x_test, dummy)
-        return model.predict(X_test, verbose=0)
+        scores = model.predict(X_test, verbose=0)
+        try:
+            from_logits = loss_spec(model, "build_model()").from_logits
+        except CheckFailed:
+            from_logits = False
+        if from_logits and isinstance(scores, np.ndarray) and scores.ndim == 2 \
+                and scores.dtype.kind == "f" and not gives_probabilities(scores):
+            return softmax(scores)
+        return scores
     return Once(predict)

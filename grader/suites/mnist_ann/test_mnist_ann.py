@@ -8,21 +8,31 @@ import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix
 
 from grader.checks import (
+    CheckFailed,
     expect_array,
     expect_probabilities,
     expect_shape,
     expect_true,
     matches,
 )
+from grader.proxy import StudentError
 from grader.suites.keras_model import (
-    dense_stack,
     history_series,
-    loss_name,
+    loss_spec,
     optimizer_name,
+    output_verdict,
+    probe,
+    read_model,
 )
 
 EPOCHS = 5             # train()'s default; the suite relies on it
+INPUTS = (784,)        # preprocess() gives rows of 784 pixels; the model takes them
 N_PARAMS = 784 * 128 + 128 + 128 * 10 + 10   # 101,770
+INPUT_HINT = ("the model must take the rows of 784 pixels that preprocess() returns: start it "
+              "with keras.Input((784,)) (or give no input shape)")
+SUBCLASS_NOTE = (" (your model subclasses keras.Model: the grader reads the layers it creates, "
+                 "in order, with their activation= arguments; an activation applied inside "
+                 "call() cannot be read — pass it to the layer instead)")
 
 
 def sample(mnist, n=20):
@@ -35,18 +45,41 @@ def pair(result, call):
     return result
 
 
+def built_model(student, call):
+    """build_model(), read as layers and run once on a probe batch (which also builds a model
+    declared without an input shape, as its first fit would)."""
+    model = student.build_model()
+    reading = read_model(model, call)
+    out = probe(model, INPUTS, call, hint=INPUT_HINT)
+    return model, reading, out
+
+
+def count_params(model, call):
+    try:
+        return int(model.count_params())
+    except (StudentError, AttributeError, TypeError, ValueError) as exc:
+        raise CheckFailed(f"{call}: model.count_params() failed ("
+                          f"{getattr(exc, 'type_name', type(exc).__name__)}) — return a Keras "
+                          "model that takes rows of 784 pixels") from None
+
+
 @pytest.mark.public
 @pytest.mark.points(2)
 def test_preprocess_images(student, mnist):
-    """preprocess() flattens the images to float32 rows of 784 pixels scaled to [0, 1]"""
+    """preprocess() flattens the images to float rows of 784 pixels scaled to [0, 1]"""
     images, labels = sample(mnist)
     call = "preprocess(images, labels)"
     X, _ = pair(student.preprocess(images, labels), call)
     flat = images.reshape(len(images), -1).astype(np.float64)
+    if isinstance(X, np.ndarray) and X.shape == images.shape:
+        expect_true(False, f"{call}: X has shape {X.shape}, the images as they came; expected "
+                           f"({len(images)}, 784) — preprocess() flattens each image to one row "
+                           "of 784 pixels (images.reshape(len(images), -1)), as the docstring "
+                           "asks; a Flatten layer in the model does not replace this")
     X = expect_shape(X, (len(images), 784), call, name="X")
-    expect_true(X.dtype == np.float32,
-                f"{call}: X has dtype {X.dtype}; use float32 (.astype('float32')), "
-                "the precision Keras computes in")
+    expect_true(X.dtype.kind == "f",
+                f"{call}: X has dtype {X.dtype}; expected floats (float32 or float64) — "
+                "convert with .astype('float32') before dividing by 255")
     expect_array(X, flat / 255.0, call, name="X", rtol=1e-6, atol=1e-6, check_dtype=False,
                  diagnose=[matches(flat, "divide the pixel values by 255 so they lie in [0, 1]"),
                            matches(flat / flat.max(axis=1, keepdims=True),
@@ -57,16 +90,20 @@ def test_preprocess_images(student, mnist):
 @pytest.mark.public
 @pytest.mark.points(2)
 def test_preprocess_labels(student, mnist):
-    """preprocess() turns the labels into one-hot float32 rows of length 10"""
+    """preprocess() turns the labels into one-hot rows of length 10"""
     images, labels = sample(mnist)
     call = "preprocess(images, labels)"
     _, Y = pair(student.preprocess(images, labels), call)
     if isinstance(Y, np.ndarray) and Y.shape == (len(labels),):
         expect_true(False, f"{call}: Y has shape {Y.shape}, the plain labels; expected one-hot "
-                           f"rows of shape ({len(labels)}, 10) — "
-                           "use keras.utils.to_categorical(labels, 10)")
-    Y = expect_shape(Y, (len(labels), 10), call, name="Y")
-    expect_true(Y.dtype == np.float32, f"{call}: Y has dtype {Y.dtype}; use float32")
+                           f"rows of shape ({len(labels)}, 10), as the docstring asks (the "
+                           "categorical cross-entropy takes one-hot targets) — use "
+                           "keras.utils.to_categorical(labels, 10)")
+    Y = expect_shape(Y, (len(labels), 10), call, name="Y",
+                     hints=["pass num_classes=10: to_categorical(labels) alone makes as many "
+                            "columns as the largest label in the batch + 1"])
+    expect_true(Y.dtype.kind in "fiu",
+                f"{call}: Y has dtype {Y.dtype}; expected numbers (floats: float32 or float64)")
     expect_array(Y, np.eye(10)[labels], call, name="Y", check_dtype=False,
                  hints=["row i should be all zeros except a 1 in column labels[i]"])
 
@@ -76,28 +113,52 @@ def test_preprocess_labels(student, mnist):
 def test_model_structure(student):
     """build_model() is 784 inputs -> Dense(128, relu) -> Dense(10, softmax)"""
     call = "build_model()"
-    model = student.build_model()
-    stack = dense_stack(model, call)
+    model, reading, out = built_model(student, call)
+    note = SUBCLASS_NOTE if reading.subclassed else ""
+    expect_true(out.ndim == 2 and out.shape == (len(out), 10),
+                f"{call}: for a batch of {len(out)} images the model outputs shape {out.shape}; "
+                f"expected ({len(out)}, 10), one output per digit")
+    stack = reading.dense
     expect_true(len(stack) == 2,
-                f"{call}: found {len(stack)} Dense layers {stack}; expected two, "
-                "Dense(128, relu) then Dense(10, softmax)")
+                f"{call}: found {len(stack)} Dense layers ({reading.describe_dense()}); "
+                "expected two, Dense(128, relu) then Dense(10, softmax)" + note)
     expect_true(stack[0] == (128, "relu"),
                 f"{call}: the hidden layer is Dense({stack[0][0]}, {stack[0][1]}); expected "
-                "Dense(128, activation='relu')")
-    expect_true(stack[1] == (10, "softmax"),
+                "Dense(128, activation='relu')" + note)
+    expect_true(stack[1][0] == 10,
                 f"{call}: the output layer is Dense({stack[1][0]}, {stack[1][1]}); expected "
                 "Dense(10, activation='softmax'), one probability per digit")
-    shape = model.input_shape
-    expect_true(isinstance(shape, (tuple, list)) and len(shape) == 2 and shape[-1] == 784,
-                f"{call}: the model takes inputs of shape {shape}; expected (None, 784) — "
-                "start with keras.Input((784,))")
+    try:
+        loss = loss_spec(model, call)
+    except CheckFailed:
+        loss = None           # not compiled: test_compiled_loss_and_optimizer says so
+    verdict = output_verdict(stack[1][1], out, loss)
+    expect_true(verdict != "double-softmax",
+                f"{call}: the output layer already gives probabilities (softmax), and the loss "
+                "is compiled with from_logits=True, which applies the softmax a second time — "
+                "drop from_logits=True, or make the last layer a linear Dense(10)")
+    expect_true(verdict != "no-softmax",
+                f"{call}: the output layer is Dense(10, {stack[1][1]}) and its outputs are not "
+                "probabilities; expected Dense(10, activation='softmax'), one probability per "
+                "digit (or a linear Dense(10) with "
+                "loss=keras.losses.CategoricalCrossentropy(from_logits=True))" + note)
+    if reading.extras and count_params(model, call) == N_PARAMS:
+        expect_true(False, f"{call}: the model has other layers ({', '.join(reading.extras)}) "
+                           "besides Dense(128, relu) and Dense(10, softmax); only Dropout may "
+                           "come between them")
 
 
 def test_parameter_count(student):
     """build_model() has 101,770 parameters (784*128 + 128 + 128*10 + 10)"""
-    count = student.build_model().count_params()
-    expect_true(int(count) == N_PARAMS,
-                f"build_model(): count_params() is {int(count):,}; 784 -> 128 -> 10 with biases "
+    call = "build_model()"
+    model = student.build_model()
+    try:
+        probe(model, INPUTS, call)   # builds a model declared without an input shape
+    except CheckFailed:
+        pass                         # test_model_structure says why; count what is there
+    count = count_params(model, call)
+    expect_true(count == N_PARAMS,
+                f"{call}: count_params() is {count:,}; 784 -> 128 -> 10 with biases "
                 f"has {N_PARAMS:,} — are the layer sizes and the input size right?")
 
 
@@ -105,15 +166,16 @@ def test_compiled_loss_and_optimizer(student):
     """build_model() is compiled with Adam and the categorical cross-entropy"""
     call = "build_model()"
     model = student.build_model()
-    loss = loss_name(model, call)
+    loss = loss_spec(model, call).name
     expect_true(loss == "categoricalcrossentropy",
-                f"{call}: compiled with loss {loss!r}; one-hot targets need "
-                "loss='categorical_crossentropy'"
-                + (" (sparse_categorical_crossentropy is for integer labels)"
+                f"{call}: compiled with loss {loss!r}; preprocess() returns one-hot targets, as "
+                "the docstring asks, and they need the categorical cross-entropy "
+                "(loss='categorical_crossentropy' or keras.losses.CategoricalCrossentropy())"
+                + (" — sparse_categorical_crossentropy is for integer labels"
                    if "sparse" in loss else ""))
     optimizer = optimizer_name(model, call)
     expect_true(optimizer == "adam", f"{call}: compiled with optimizer {optimizer!r}; "
-                                     "use optimizer='adam'")
+                                     "use Adam: optimizer='adam' or keras.optimizers.Adam(...)")
 
 
 @pytest.mark.points(2)
