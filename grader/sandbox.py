@@ -1,9 +1,11 @@
 """How a worker process is started: bubblewrap when it is available, reduced limits otherwise.
 
-bubblewrap mode: read-only root, private /tmp and home, no network, own PID/IPC/UTS namespaces,
-hidden suites/solutions/held-out data, the worker as a fresh unprivileged uid with rlimits. Reduced mode: the
-same rlimits and scrubbed environment, a network namespace when we are root, but the worker
-can read whatever the grading user can. The mode and its reason are recorded in result.json.
+bubblewrap mode: the worker's file system is an allow-list (grader.worker_view: system
+libraries, the Python installation without any copy of the course, the grader's worker-side
+modules, a private /tmp and home, its copy of the submission), no network, own PID/IPC/UTS
+namespaces, the worker as a fresh unprivileged uid with rlimits. Reduced mode: the same rlimits
+and scrubbed environment, a network namespace when we are root, but the worker can read
+whatever the grading user can. The mode and its reason are recorded in result.json.
 """
 from __future__ import annotations
 
@@ -87,6 +89,8 @@ def detect_mode(requested: str | None = None) -> Mode:
     root = os.geteuid() == 0
     notes = ("worker runs as its own unprivileged uid with a process limit",) if root else (
         "worker runs as the grading user inside a user namespace",)
+    notes += ("worker sees only system libraries, the Python installation without the course, "
+              "a private /tmp and its copy of the submission",)
     return Mode("bubblewrap", "bubblewrap isolates the worker", drops_privileges=root,
                 notes=notes)
 
@@ -94,8 +98,9 @@ def detect_mode(requested: str | None = None) -> Mode:
 def _reduced(why: str) -> Mode:
     root = os.geteuid() == 0
     drop = root and all(_world_traversable(p) for p in _needed_paths())
-    notes = ["student code can read files the grader can read: hidden suites and reference "
-             "solutions are not hidden from it"]
+    notes = ["student code can read files the grader can read: hidden suites, reference "
+             "solutions and any other copy of the course on this machine are not hidden "
+             "from it"]
     if root:
         notes.append("network is cut with a private network namespace")
     notes.append("worker runs as its own unprivileged uid with a process limit" if drop else
@@ -311,13 +316,16 @@ def _bwrap_has_size() -> bool:
 
 
 def _limit_args(args: list[str], limits: Limits, seccomp_fd: int | None) -> list[str]:
-    """The bubblewrap command line with its limit options: every tmpfs bounded in size, the
-    system-call filter loaded from ``seccomp_fd``. ``args`` ends with ``--``."""
+    """The bubblewrap command line with its limit options: every tmpfs bounded in size, a
+    private /dev/shm, the system-call filter loaded from ``seccomp_fd``. ``args`` ends with
+    ``--`` and the ``--dev /dev`` of bwrap_args comes before it."""
     cut = len(args) - 1 - args[::-1].index("--")   # the worker's own argv follows it
     size = ["--size", str(limits.tmpfs_bytes)] if _bwrap_has_size() else []
     out: list[str] = []
     for arg in args[:cut]:
         out += size + [arg] if arg == "--tmpfs" else [arg]
+    # POSIX shared memory (multiprocessing, joblib) works, in a bounded tmpfs of its own
+    out += ["--perms", "1777", *size, "--tmpfs", "/dev/shm"]
     if seccomp_fd is not None:
         out += ["--seccomp", str(seccomp_fd)]
     return out + args[cut:]

@@ -183,9 +183,13 @@ def is_course_entry(entry: Path) -> bool:
     name = entry.name
     if name in COURSE_ENTRY_NAMES or COURSE_DIST.search(name):
         return True
-    if name.endswith((".pth", ".py", ".egg-link")) and entry.is_file():
+    if name.endswith(".pyc") and entry.parent.name == "__pycache__":
+        source = entry.parent.parent / (name.split(".")[0] + ".py")
+        if source.is_file() and is_course_entry(source):
+            return True
+    if name.endswith((".pth", ".py", ".egg-link", ".pyc")) and entry.is_file():
         try:
-            text = entry.read_text(encoding="utf-8", errors="replace")[:200_000]
+            text = entry.read_bytes()[:200_000].decode("latin-1")
         except OSError:
             return True
         if COURSE_DIST.search(text):
@@ -194,8 +198,14 @@ def is_course_entry(entry: Path) -> bool:
             candidate = Path(match)
             if candidate.is_absolute() and candidate.is_dir() and _looks_like_course(candidate):
                 return True
-        if name.endswith(".pth") and re.search(r"\bgrader\b", text):
-            return True
+        if name.endswith(".pth"):
+            if re.search(r"\bgrader\b", text):
+                return True
+            # an editable install's .pth imports its finder, which names the checkout
+            for module in re.findall(r"\bimport\s+([A-Za-z_][\w.]*)", text):
+                finder = entry.parent / (module.split(".")[0] + ".py")
+                if finder.is_file() and is_course_entry(finder):
+                    return True
     return False
 
 
