@@ -581,8 +581,13 @@ def test_output_flood_report_says_output_was_cut(guard):
 @pytest.mark.parametrize("mode", MODES)
 def test_monkeypatching_the_checks_earns_nothing(guard, suite_map, wrong_baseline, mode):
     graded = guard.grade(guard.submission("monkeypatch_numpy_testing"), mode)
-    assert ("hostile:monkeypatch patched numpy, numpy.testing, builtins, grader.wire, "
-            "grader.checks") in graded.exercise.output
+    if mode == "bubblewrap":  # the worker's view holds the worker-side modules only
+        assert "hostile:monkeypatch patched numpy, numpy.testing, builtins, grader.wire\n" \
+            in graded.exercise.output
+        assert "could not import grader.checks" in graded.exercise.output
+    else:
+        assert ("hostile:monkeypatch patched numpy, numpy.testing, builtins, grader.wire, "
+                "grader.checks") in graded.exercise.output
     assert_contained(graded, guard, suite_map, wrong_baseline, others_pass=False)
 
 
