@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -26,6 +26,7 @@ from markupsafe import Markup
 from . import assignment, plots
 from .files import write_atomic
 from .results import ExerciseResult, Result, TestResult
+from .safe_text import clean_tree
 
 REPORT_NAME = "report.html"
 TEMPLATE = "report.html.j2"
@@ -351,6 +352,7 @@ def notebook_summary(info: Any) -> str:
 def build_view(result: Result, links: Mapping[str, Sequence[Any]] | None = None) -> ReportView:
     """Everything the template shows, already formatted (the template only lays it out)."""
     links = links or {}
+    result = _safe_copy(result)
     sandbox = result.sandbox if isinstance(result.sandbox, Mapping) else {}
     mode = str(sandbox.get("mode") or "not recorded")
     created, created_iso = format_created(str(result.created or ""))
@@ -372,6 +374,19 @@ def build_view(result: Result, links: Mapping[str, Sequence[Any]] | None = None)
         schema_version=str(result.schema_version), exercises=exercises,
         outcome_counts=_counts(t.outcome for ex in exercises for t in ex.tests),
     )
+
+
+def _safe_copy(result: Result) -> Result:
+    """The result with every string made safe (grader.safe_text). Grading already did so;
+    this covers a result.json edited or produced elsewhere, whose lone surrogates would
+    otherwise stop the page from being written at all."""
+    try:
+        data = clean_tree(asdict(result))
+        exercises = [ExerciseResult(**{**ex, "tests": [TestResult(**t) for t in ex["tests"]]})
+                     for ex in data.pop("exercises")]
+        return Result(**data, exercises=exercises)
+    except (TypeError, KeyError, ValueError):
+        return result
 
 
 def _raw_pairs(mapping: Any) -> list[tuple[str, Any]]:

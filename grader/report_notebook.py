@@ -313,7 +313,9 @@ def markdown_html(source: Any) -> str:
 
     text = clean_text(source)
     try:
-        rendered = markdown2html_mistune(text)
+        # attachments are never shown (nbconvert would raise for a missing one)
+        rendered = markdown2html_mistune(re.sub(r"\battachment:", "attachment-not-shown:",
+                                                text))
     except Exception:  # noqa: BLE001 - shown as text instead
         return f"<pre>{html.escape(text)}</pre>"
     return rebuild_html(rendered, MARKDOWN_TAGS)
@@ -433,6 +435,8 @@ _PLAIN_AS_TEXT = ("text/markdown", "text/latex")
 
 
 def _as_text(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = "".join(value)  # nbformat's multiline strings
     if isinstance(value, str):
         text = value
     else:

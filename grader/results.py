@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.files import write_atomic
+from grader.safe_text import clean_tree
 
 SCHEMA_VERSION = "1.1"
 
@@ -107,7 +108,9 @@ class Result:
 
     # ---- (de)serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return _finite(asdict(self))
+        # Grading made every string safe where it entered; this keeps a result assembled
+        # elsewhere (a test, a merge) from writing a lone surrogate or a control character.
+        return clean_tree(_finite(asdict(self)))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Result":
