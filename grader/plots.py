@@ -52,6 +52,9 @@ MAX_CURVE_POINTS = 4000
 MAX_SCATTER_POINTS = 3000
 MAX_GRID_SIDE = 300
 MAX_LABEL_CHARS = 24
+# Raw values one figure may carry at all: checked before any conversion, so a 5000x5000 grid
+# or a curve of millions of points is refused in microseconds, not converted for seconds.
+MAX_INPUT_VALUES = 2_000_000
 MAX_TITLE_CHARS = 200
 
 DEFAULT_TITLES = {
@@ -129,10 +132,18 @@ def _require(data: Any, *keys: str) -> Mapping[str, Any]:
     return data
 
 
+def _too_many(name: str, count: int, shape: str = "") -> FigureDataError:
+    return FigureDataError(f"{name}: {shape or f'{count:,} values'} is more than the "
+                           f"{MAX_INPUT_VALUES:,} values a report figure may hold; record "
+                           f"fewer points (every n-th epoch, a coarser grid)")
+
+
 def _vector(values: Any, name: str, *, min_len: int = 1) -> np.ndarray:
     """A 1-D float array; JSON nulls (how result.json stores NaN) become NaN."""
     if not isinstance(values, (list, tuple)):
         raise FigureDataError(f"{name}: expected a list of numbers")
+    if len(values) > MAX_INPUT_VALUES:
+        raise _too_many(name, len(values))
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
@@ -145,6 +156,10 @@ def _vector(values: Any, name: str, *, min_len: int = 1) -> np.ndarray:
 def _matrix(values: Any, name: str) -> np.ndarray:
     if not isinstance(values, (list, tuple)):
         raise FigureDataError(f"{name}: expected a list of rows")
+    first = values[0] if values else None
+    width = len(first) if isinstance(first, (list, tuple)) else 1
+    if len(values) * width > MAX_INPUT_VALUES:
+        raise _too_many(name, len(values) * width, f"{len(values)}x{width}")
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
@@ -181,7 +196,10 @@ def _no_math(*texts) -> None:
 def confusion_matrix(data: Mapping[str, Any]) -> Figure:
     """Counts of true (rows) against predicted (columns) classes, darker for more."""
     data = _require(data, "matrix")
-    counts = _matrix(data["matrix"], "matrix")
+    raw = data["matrix"]
+    if isinstance(raw, (list, tuple)) and len(raw) > MAX_CLASSES:  # before converting it
+        raise FigureDataError(f"matrix: {len(raw)} classes is more than a readable {MAX_CLASSES}")
+    counts = _matrix(raw, "matrix")
     n = counts.shape[0]
     if counts.shape != (n, n):
         raise FigureDataError(f"matrix: expected a square matrix, got {counts.shape[0]}x{counts.shape[1]}")

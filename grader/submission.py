@@ -22,6 +22,9 @@ MAX_UNPACKED_BYTES = 512 << 20
 MAX_MEMBERS = 20_000
 MAX_RATIO = 200          # a member expanding more than this is treated as a bomb
 MAX_COPIED_FILE = 64 << 20
+MAX_ARCHIVE_BYTES = 256 << 20      # the .zip file itself, before it is even opened
+MAX_NOTEBOOK_BYTES = 32 << 20      # a notebook the grader parses (outputs included)
+MAX_NOTEBOOK_CELLS = 2_000
 SKIPPED_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", ".venv", "venv", "node_modules"}
 
 
@@ -53,6 +56,14 @@ def open_submission(path: str | os.PathLike) -> Iterator[Path]:
 def extract_zip(archive: Path, dest: Path) -> None:
     """Extract ``archive`` into ``dest`` refusing traversal, links, devices and bombs."""
     try:
+        size = archive.stat().st_size
+    except OSError as exc:
+        raise SubmissionError(f"{archive}: unreadable ({exc.strerror})") from None
+    if size > MAX_ARCHIVE_BYTES:
+        raise SubmissionError(f"{archive}: the archive is {size / (1 << 20):.0f} MB, more than "
+                              f"the {MAX_ARCHIVE_BYTES >> 20} MB a submission may be; leave out "
+                              f"data sets, models and checkpoints (the grader brings its own)")
+    try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         # ValueError: a member name flagged UTF-8 that is not (UnicodeDecodeError)
@@ -62,7 +73,8 @@ def extract_zip(archive: Path, dest: Path) -> None:
         members = zf.infolist()
         if len(members) > MAX_MEMBERS:
             raise SubmissionError(f"{archive}: {len(members)} entries is more than the "
-                                  f"{MAX_MEMBERS} a submission may hold")
+                                  f"{MAX_MEMBERS} a submission may hold; zip only the "
+                                  f"submission folder, without virtual environments or data")
         total = 0
         for info in members:
             name = info.filename
@@ -163,6 +175,11 @@ def notebook_problem(path: Path) -> str | None:
     import json
 
     name = path.name
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        return f"{name} is {size / (1 << 20):.0f} MB, more than the {MAX_NOTEBOOK_BYTES >> 20} " \
+               f"MB a notebook may be — its outputs are probably huge: clear them (Kernel > " \
+               f"Restart Kernel and Clear All Outputs), save and submit again"
     raw = path.read_bytes()
     if not raw.strip():
         return f"{name} is empty — save the notebook in Jupyter and submit it again"
@@ -183,6 +200,9 @@ def notebook_problem(path: Path) -> str | None:
                f"— open it in a current Jupyter and save it again"
     if not isinstance(nb.get("cells"), list):
         return f"{name} has no list of cells — save it again from Jupyter"
+    if len(nb["cells"]) > MAX_NOTEBOOK_CELLS:
+        return f"{name} has {len(nb['cells']):,} cells, more than the {MAX_NOTEBOOK_CELLS:,} " \
+               f"a notebook may have — remove generated or duplicated cells and submit again"
     for number, cell in enumerate(nb["cells"], start=1):
         source = cell.get("source", "") if isinstance(cell, dict) else None
         if not (isinstance(source, str) or (isinstance(source, list) and
