@@ -43,7 +43,9 @@ def fit_mlp(X, y, hidden, seed=0):
 
     MLPClassifier(hidden_layer_sizes=(hidden,), activation="relu", solver="lbfgs",
     max_iter=2000, random_state=seed), fitted on (X, y). Note the trailing comma:
-    (hidden,) is a tuple with one layer; (hidden) is just a number.
+    (hidden,) is a tuple with one layer; (hidden) is just a number, which MLPClassifier
+    also reads as one layer, like the list [hidden]. A Pipeline whose last step is that
+    MLPClassifier (make_pipeline(StandardScaler(), MLPClassifier(...))) is fine too.
     """
     raise NotImplementedError(
         "fit_mlp: A fitted MLPClassifier with one hidden layer of `hidden` ReLU units."
@@ -55,8 +57,10 @@ def decision_grid(model, X, steps=100):
 
     Span each axis from its minimum to its maximum in X, widened by a margin of 10%
     of the range on both sides; np.linspace(lo, hi, steps) per axis and np.meshgrid
-    give xx, yy of shape (steps, steps). Predict on the grid points as one (steps**2, 2)
-    array (np.column_stack([xx.ravel(), yy.ravel()])) and reshape the labels to
+    give xx, yy of shape (steps, steps) (indexing="xy", the default, or "ij": either
+    works, as long as Z[i, j] is the prediction at the point (xx[i, j], yy[i, j])).
+    Predict on the grid points as one (steps**2, 2) array
+    (np.column_stack([xx.ravel(), yy.ravel()])) and reshape the labels to
     Z (steps, steps).
     """
     raise NotImplementedError(

@@ -11,6 +11,7 @@ from grader.checks import (
     expect_shape,
     expect_true,
 )
+from grader.suites.circles.readers import grid_layout, mlp_of
 
 SIZES = (1, 2, 3, 4, 5, 6)
 GRID_HINT = "use the steps argument: np.linspace(low, high, steps) on each axis, then np.meshgrid"
@@ -31,13 +32,6 @@ def student_data(student):
 def circles_data():
     """The default data set, made here so a make_data() bug costs points in its own tests only."""
     return make_circles(n_samples=300, noise=0.1, factor=0.5, random_state=0)
-
-
-def hidden_sizes(value):
-    """hidden_layer_sizes as a tuple of ints, or None when it is not a sequence."""
-    if isinstance(value, (list, tuple)):
-        return tuple(int(v) for v in value)
-    return None
 
 
 def downsample(values, cells=FIGURE_CELLS):
@@ -77,13 +71,11 @@ def test_fit_mlp_structure(student):
     X, y = circles_data()
     call = "fit_mlp(X, y, hidden=5)"
     model = student.fit_mlp(X, y, 5)
-    expect_true(model is not None, f"{call} returned None — return the fitted model")
-    sizes = hidden_sizes(model.hidden_layer_sizes)
+    _, sizes, activation = mlp_of(model, call)
     expect_true(sizes == (5,),
-                f"{call}: hidden_layer_sizes should be (5,), one hidden layer of 5 units; got "
-                f"{sizes if sizes is not None else 'a single number'} — note the trailing "
-                "comma in (hidden,)")
-    activation = model.activation
+                f"{call}: the fitted network has {len(sizes)} hidden layer(s) of sizes "
+                f"{list(sizes)}; expected one hidden layer of 5 units — "
+                "hidden_layer_sizes=(hidden,) (or hidden, or [hidden])")
     expect_true(activation == "relu",
                 f'{call}: activation should be "relu", got {activation!r}')
     expect_labels(model.predict(X), len(X), f"{call}, then model.predict(X)", allowed=(0, 1))
@@ -124,9 +116,10 @@ def test_decision_grid_covers_the_data(student, record):
     call = "decision_grid(model, X)"
     xx, yy, Z = (expect_shape(v, (100, 100), call, name=n, hints=[GRID_HINT])
                  for n, v in zip(("xx", "yy", "Z"), student.decision_grid(model, X)))
-    expect_true(np.allclose(xx, xx[:1, :]) and np.allclose(yy, yy[:, :1]),
-                f"{call}: xx should change along the columns and yy along the rows, as "
-                "np.meshgrid(x_values, y_values) gives them")
+    layout = grid_layout(xx, yy)
+    expect_true(layout is not None,
+                f"{call}: xx and yy are not a grid — each should change along one axis only, "
+                "as np.meshgrid(x_values, y_values) gives them")
     for name, grid, column in (("xx", xx, X[:, 0]), ("yy", yy, X[:, 1])):
         span = column.max() - column.min()
         expect_true(grid.min() < column.min() and grid.max() > column.max(),
@@ -141,6 +134,8 @@ def test_decision_grid_covers_the_data(student, record):
     Z = expect_array(Z, expected, call, name="Z", check_dtype=False,
                      hints=["Z should be model.predict on the grid points "
                             "np.column_stack([xx.ravel(), yy.ravel()]), reshaped to xx.shape"])
+    if layout == "ij":            # the figure is drawn with x along the columns
+        xx, yy, Z = xx.T, yy.T, Z.T
     small_x, small_y, small_z = downsample(xx), downsample(yy), downsample(Z)
     record.figure("decision_boundary", {
         "x": small_x[0, :].tolist(), "y": small_y[:, 0].tolist(),
