@@ -135,6 +135,7 @@ class GradingPlugin:
         self.current = ""
         self._fractions: dict[str, float] = {}
         self._notes: dict[str, list[str]] = {}  # nodeid -> Prerequisites notes
+        self._shortfalls: dict[str, str] = {}  # nodeid -> the metric below its target
         self._references: dict[str, Any] = {}
 
     # ---- configuration ------------------------------------------------------------------
@@ -277,6 +278,9 @@ class GradingPlugin:
                 spec = scoring.Threshold(float(floor), float(target), "explicit")
             recorder.metric(metric, value)
             fraction = spec.fraction(value)
+            if fraction < self._fractions.get(nodeid, 1.0):  # the metric that fell shortest
+                self._shortfalls[nodeid] = (f"{metric} is {value:.3f}, full credit from "
+                                            f"{spec.target:.3f}")
             self._fractions[nodeid] = min(self._fractions.get(nodeid, 1.0), fraction)
             if fraction == 0.0:
                 raise AssertionError(
@@ -301,8 +305,8 @@ class GradingPlugin:
                 fraction = self._fractions.get(item.nodeid, 1.0)
                 outcome = "passed" if fraction >= 1.0 else "partial"
                 message = "" if outcome == "passed" else (
-                    f"Partial credit: {fraction:.0%} of the points "
-                    f"(metrics: {self._metric_text(run)}).")
+                    f"Partial credit: {fraction:.0%} of the points: "
+                    f"{self._shortfalls.get(item.nodeid, self._metric_text(run))}.")
                 run.tests.append(self._result(item, outcome, fraction, message,
                                               duration=call.duration))
             else:

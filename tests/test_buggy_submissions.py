@@ -37,6 +37,8 @@ MANIFEST = BUGGY_DIR / "bugs.toml"
 CHEAP_EXERCISES = [e.name for e in assignment.EXERCISES if not e.uses_tensorflow]
 MAX_CHANGED_LINES = 6
 MIN_BUGS_PER_EXERCISE = 3
+# Exercises whose lost_tests list every test a bug may cost: one mistake, one deduction.
+ONE_DEDUCTION_EXERCISES = ("neuron", "backprop", "perceptron")
 # The student's own source shows up in tracebacks of their exceptions; the BUG comment there
 # must not be what satisfies an `expect` regex.
 BUG_COMMENT = re.compile(r"# BUG:.*")
@@ -153,6 +155,11 @@ def test_bug_loses_points_only_in_its_exercise(folder, tmp_path, suite_source_li
     lost_names = {t.id.split("::")[-1].split("[")[0] for t in lost}
     missing = sorted(set(spec.get("lost_tests", [])) - lost_names)
     assert missing == [], f"{folder}: expected these tests to lose points: {missing}; lost {sorted(lost_names)}"
+    if own in ONE_DEDUCTION_EXERCISES:  # the dependency rule (docs/SUITES.md): charged once
+        again = sorted(lost_names - set(spec.get("lost_tests", [])))
+        assert again == [], (f"{folder}: charged again in {again}; a test that fails only "
+                             "because of this mistake must measure its own subject and say "
+                             "'already counted in ...' (depends_on)")
 
     messages = [BUG_COMMENT.sub("", t.message) for t in lost]
     for pattern in spec["expect"]:

@@ -5,6 +5,7 @@ import pytest
 from grader.checks import (
     constant,
     expect_array,
+    expect_finite,
     expect_inputs_untouched,
     expect_labels,
     expect_number,
@@ -35,19 +36,46 @@ def separable_set(m=40, n=3, seed=0):
 
 def known_mistakes(X, y, lr, epochs, attribute):
     """Diagnoses for weights_ (attribute 0) or bias_ (1): the result of each classic slip."""
-    def run(strict=False, sign=1.0, bias_update=True):
+    def run(strict=False, sign=1.0, bias_update=True, rate=lr):
         w, b = np.zeros(X.shape[1]), 0.0
         for _ in range(epochs):
             for x_i, target in zip(X, y):
                 z = x_i @ w + b
                 y_hat = int(z > 0) if strict else int(z >= 0)
-                update = sign * lr * (target - y_hat)
+                update = sign * rate * (target - y_hat)
                 w = w + update * x_i
                 b = b + update if bias_update else b
         return (w, np.array([b]))[attribute]
-    return [matches(run(strict=True), "at exactly w·x + b = 0 predict 1 (use >= 0, not > 0)"),
-            matches(run(sign=-1.0), SIGN_HINT),
-            matches(run(bias_update=False), "update the bias too: b += lr * (y - y_hat)")]
+    found = [matches(run(strict=True), "at exactly w·x + b = 0 predict 1 (use >= 0, not > 0)"),
+             matches(run(sign=-1.0), SIGN_HINT),
+             matches(run(bias_update=False), "update the bias too: b += lr * (y - y_hat)")]
+    if lr != 1.0:
+        found.append(matches(run(rate=1.0), "these are the weights of lr=1: multiply both "
+                                            "updates by the learning rate lr"))
+    return found
+
+
+def start_hint(student, n):
+    """Evidence about the starting weights: fitted on inputs that are all zeros, the rule can
+    never change the weights (every update is lr * (y - y_hat) * 0), so weights_ is exactly
+    where fit() started. Returns the message for a non-zero start, else ""."""
+    try:
+        model = student.Perceptron(lr=1.0, epochs=1)
+        model.fit(np.zeros((4, n)), np.ones(4, dtype=int))
+        start = np.asarray(model.weights_, dtype=np.float64)
+    except Exception:  # noqa: BLE001 - no evidence either way: say nothing about the start
+        return ""
+    if start.shape == (n,) and np.isfinite(start).all() and np.any(start != 0):
+        return ("weights_ does not start at zero (fitted on inputs that are all zeros, which "
+                "the rule never changes, it is not zero) — start from np.zeros(n_features) "
+                "and bias 0.0, as the docstring says")
+    return ""
+
+
+def rule_hints(student, X, default):
+    """The start is named when the evidence shows it; otherwise ``default``."""
+    found = start_hint(student, X.shape[1])
+    return [found] if found else default
 
 
 def fitted(student, X, y, lr=1.0, epochs=10):
@@ -94,71 +122,66 @@ def test_one_epoch_on_and(student, reference):
     call = "Perceptron(lr=1.0, epochs=1).fit(X, y) on the AND gate"
     got = fitted(student, GATE_X, AND_Y, lr=1.0, epochs=1)
     ref = reference.Perceptron(lr=1.0, epochs=1).fit(GATE_X, AND_Y)
+    hints = rule_hints(student, GATE_X, ["visit the samples in order and predict 1 when "
+                                         "w·x + b >= 0, with the weights before the update"])
     expect_array(got.weights_, ref.weights_, call, name="weights_",
-                 diagnose=known_mistakes(GATE_X, AND_Y, 1.0, 1, 0),
-                 hints=["start from zeros, visit the samples in order, and predict 1 when "
-                        "w·x + b >= 0"])
+                 diagnose=known_mistakes(GATE_X, AND_Y, 1.0, 1, 0), hints=hints)
     expect_scalar(got.bias_, ref.bias_, call, name="bias_",
-                  diagnose=known_mistakes(GATE_X, AND_Y, 1.0, 1, 1))
+                  diagnose=known_mistakes(GATE_X, AND_Y, 1.0, 1, 1), hints=hints)
+
+
+@pytest.mark.points(2)
+@pytest.mark.depends_on("test_one_epoch_on_and")
+def test_errors_per_epoch_on_and(student, reference, prerequisites):
+    """errors_ counts the mistakes of every epoch on AND"""
+    call = "Perceptron(lr=1.0, epochs=10).fit(X, y) on the AND gate"
+    got = fitted(student, GATE_X, AND_Y, epochs=10)
+    errors = errors_list(got, call)
+    if prerequisites:  # the rule is charged already: check the counting alone
+        clean = errors.index(0) if 0 in errors else len(errors)
+        expect_true(0 < len(errors) <= 10 and all(0 <= e <= 4 for e in errors)
+                    and all(e == 0 for e in errors[clean:]),
+                    f"{call}: errors_ is {errors}; expected one count per epoch, each between "
+                    "0 and 4 (the number of samples) — reset the count at the start of every "
+                    "epoch")
+        prerequisites.excuse("the counts follow your own update rule", "test_one_epoch_on_and")
+        return
+    ref = reference.Perceptron(lr=1.0, epochs=10).fit(GATE_X, AND_Y)
+    check_errors(errors, ref.errors_, call)
 
 
 @pytest.mark.points(3)
-def test_rule_on_random_separable_data(student, reference):
+@pytest.mark.depends_on("test_one_epoch_on_and", "test_errors_per_epoch_on_and")
+def test_rule_on_random_separable_data(student, reference, prerequisites):
     """the weights match the perceptron rule on random data, with lr=0.1 over 3 epochs"""
     X, y = separable_set(seed=1)
     call = "Perceptron(lr=0.1, epochs=3).fit(X, y) on random data"
     got = fitted(student, X, y, lr=0.1, epochs=3)
+    if prerequisites.any("test_one_epoch_on_and"):
+        # The rule itself is already charged: measure the learning rate alone. From zero
+        # weights, whatever the rule, lr only scales every weight (the predictions depend on
+        # the sign of w·x + b alone), so lr=0.1 must give a tenth of lr=1.
+        if start_hint(student, X.shape[1]):
+            prerequisites.excuse("the rule on random data is not measured (the start is "
+                                 "not zero)", "test_one_epoch_on_and")
+            return
+        unit = fitted(student, X, y, lr=1.0, epochs=3)
+        expect_array(got.weights_, 0.1 * np.asarray(unit.weights_, dtype=np.float64), call,
+                     name="weights_", rtol=1e-6, atol=1e-9,
+                     hints=["lr=0.1 should give exactly a tenth of the weights of lr=1.0: "
+                            "multiply both updates by the learning rate lr"])
+        prerequisites.excuse("the update rule itself", "test_one_epoch_on_and")
+        return
     ref = reference.Perceptron(lr=0.1, epochs=3).fit(X, y)
     expect_array(got.weights_, ref.weights_, call, name="weights_",
                  diagnose=known_mistakes(X, y, 0.1, 3, 0),
-                 hints=["use the learning rate lr in both updates and the samples in the "
-                        "given order (no shuffling)"])
+                 hints=rule_hints(student, X, []))
     expect_scalar(got.bias_, ref.bias_, call, name="bias_",
                   diagnose=known_mistakes(X, y, 0.1, 3, 1))
-    check_errors(errors_list(got, call), ref.errors_, call)
-
-
-@pytest.mark.points(2)
-def test_errors_per_epoch_on_and(student, reference):
-    """errors_ counts the mistakes of every epoch on AND"""
-    call = "Perceptron(lr=1.0, epochs=10).fit(X, y) on the AND gate"
-    got = fitted(student, GATE_X, AND_Y, epochs=10)
-    ref = reference.Perceptron(lr=1.0, epochs=10).fit(GATE_X, AND_Y)
-    check_errors(errors_list(got, call), ref.errors_, call)
-
-
-@pytest.mark.public
-@pytest.mark.points(2)
-def test_converges_on_and_and_or(student):
-    """the perceptron learns the AND and OR gates: a last epoch without mistakes"""
-    for gate, y in (("AND", AND_Y), ("OR", OR_Y)):
-        call = f"Perceptron(epochs=20).fit(X, y) on the {gate} gate"
-        model = fitted(student, GATE_X, y, epochs=20)
-        errors = errors_list(model, call)
-        expect_true(len(errors) > 0 and errors[-1] == 0,
-                    f"{call}: the last epoch still made {errors[-1] if errors else '?'} "
-                    f"mistakes; {gate} is linearly separable, so the rule must converge — "
-                    f"{SIGN_HINT}")
-        labels = expect_labels(model.predict(GATE_X), 4, f"{call}, then predict(X)",
-                               allowed=(0, 1))
-        expect_true(np.array_equal(labels, y),
-                    f"{call}: predict(X) gets {int(np.sum(labels != y))} of 4 inputs wrong "
-                    "after a clean epoch — predict with the same rule fit() uses "
-                    "(1 where w·x + b >= 0)")
-
-
-@pytest.mark.points(2)
-def test_never_converges_on_xor(student):
-    """on XOR every epoch has mistakes: no straight line separates it"""
-    call = "Perceptron(epochs=25).fit(X, y) on the XOR gate"
-    model = fitted(student, GATE_X, XOR_Y, epochs=25)
-    errors = errors_list(model, call)
-    expect_true(len(errors) == 25,
-                f"{call}: errors_ has {len(errors)} entries; with no clean epoch, fit() should "
-                "run all 25 epochs and record each one")
-    expect_true(min(errors) > 0,
-                f"{call}: an epoch reported no mistakes, which is impossible on XOR — count "
-                "every sample where y_hat != y")
+    if prerequisites.any("test_errors_per_epoch_on_and"):
+        prerequisites.excuse("errors_", "test_errors_per_epoch_on_and")
+    else:
+        check_errors(errors_list(got, call), ref.errors_, call)
 
 
 @pytest.mark.public
@@ -191,6 +214,54 @@ def test_predict(student):
                             "the labels are inverted: predict 1 where w·x + b >= 0"),
                            (lambda got, exp: np.array_equal(got, strict),
                             "where w·x + b is exactly 0 the prediction is 1: use >= 0, not > 0")])
+
+
+@pytest.mark.public
+@pytest.mark.points(2)
+@pytest.mark.depends_on("test_one_epoch_on_and", "test_errors_per_epoch_on_and", "test_predict")
+def test_converges_on_and_and_or(student, prerequisites):
+    """the perceptron learns the AND and OR gates: a last epoch without mistakes"""
+    if prerequisites.any("test_one_epoch_on_and"):  # a wrong rule need not converge
+        prerequisites.excuse("convergence is not measured with a wrong update rule",
+                             "test_one_epoch_on_and")
+        return
+    for gate, y in (("AND", AND_Y), ("OR", OR_Y)):
+        call = f"Perceptron(epochs=20).fit(X, y) on the {gate} gate"
+        model = fitted(student, GATE_X, y, epochs=20)
+        if prerequisites.any("test_errors_per_epoch_on_and"):
+            prerequisites.excuse("errors_", "test_errors_per_epoch_on_and")
+        else:
+            errors = errors_list(model, call)
+            expect_true(len(errors) > 0 and errors[-1] == 0,
+                        f"{call}: the last epoch still made {errors[-1] if errors else '?'} "
+                        f"mistakes; {gate} is linearly separable, so the rule must converge "
+                        f"— {SIGN_HINT}")
+        if prerequisites.any("test_predict"):  # judge the learned line, not predict()
+            w = expect_finite(model.weights_, call, name="weights_")
+            b = expect_finite(model.bias_, call, name="bias_")
+            labels = (GATE_X @ w + b >= 0).astype(int)
+            prerequisites.excuse("predict() itself", "test_predict")
+        else:
+            labels = expect_labels(model.predict(GATE_X), 4, f"{call}, then predict(X)",
+                                   allowed=(0, 1))
+        expect_true(np.array_equal(labels, y),
+                    f"{call}: {int(np.sum(labels != y))} of 4 inputs are classified wrong "
+                    "after a clean epoch — predict with the same rule fit() uses "
+                    "(1 where w·x + b >= 0)")
+
+
+@pytest.mark.points(2)
+def test_never_converges_on_xor(student):
+    """on XOR every epoch has mistakes: no straight line separates it"""
+    call = "Perceptron(epochs=25).fit(X, y) on the XOR gate"
+    model = fitted(student, GATE_X, XOR_Y, epochs=25)
+    errors = errors_list(model, call)
+    expect_true(len(errors) == 25,
+                f"{call}: errors_ has {len(errors)} entries; with no clean epoch, fit() should "
+                "run all 25 epochs and record each one")
+    expect_true(min(errors) > 0,
+                f"{call}: an epoch reported no mistakes, which is impossible on XOR — count "
+                "every sample where y_hat != y")
 
 
 def test_fit_does_not_modify_data(student):
