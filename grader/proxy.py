@@ -562,34 +562,29 @@ class StudentModule:
         # one deadline and one byte budget for everything this call sends and reads
         limit = wire.Limit.within(timeout, self.max_reply_bytes)
         t0 = time.perf_counter()
+        # Failures are raised below, outside the except clauses: an exception raised inside
+        # one keeps the original (and its frames, with whatever bytes were read) as context.
+        failure: tuple[str, str] | None = None
         try:
             reply, bufs = worker.exchange(header, buffers, limit)
             if reply.get("re") != self._seq:
                 worker.kill()
                 raise wire.WireError("a reply that does not answer this request")
         except socket.timeout:
-            if timeout < self._call_timeout:
-                raise BudgetExhausted(
-                    f"{label} was stopped when the time budget for {self._exercise} "
-                    f"({self._budget:.0f} s) ran out.", label) from None
-            raise CallTimeout(
-                f"{label} did not finish within {timeout:.0f} s and was stopped — an "
-                f"infinite loop, or far more work than needed?", label) from None
+            failure = ("timeout", "")
         except EOFError:
-            how = worker.describe_exit()
-            raise WorkerCrashed(
-                f"Your code's process ended during {label}: {how}. "
-                f"Do not call exit() or os._exit(), and keep memory use reasonable.",
-                label) from None
+            failure = ("ended", "")
         except wire.WireError as exc:
-            raise ProtocolViolation(
-                f"{label} sent back data the grader cannot accept ({exc}).", label) from None
+            failure = ("wire", str(exc))
         finally:
             elapsed = time.perf_counter() - t0
             if op == "import":
                 self.time_importing += elapsed
             else:
                 self.time_in_worker += elapsed
+        if failure is not None:
+            self._fail(failure, label, timeout, worker)
+        error = None
         try:
             if op == "call":
                 _record_observation(reply.get("observed"))
@@ -600,16 +595,39 @@ class StudentModule:
             if not isinstance(error, dict):
                 raise wire.WireError("malformed error reply")
         except wire.WireError as exc:
-            worker.kill()
-            raise ProtocolViolation(
-                f"{label} sent back data the grader cannot accept ({exc}).", label) from None
+            failure = ("wire", str(exc))
         finally:
-            del bufs            # the reply's raw bytes live on only in the decoded value
+            reply = bufs = None     # the raw reply lives on only in the decoded value
+        if failure is not None:
+            worker.kill()
+            self._fail(failure, label, timeout, worker)
+        assert isinstance(error, dict)
         cls = error_class(error.get("builtin") if isinstance(error.get("builtin"), str) else None)
         exc = cls(clean_text(_text(error.get("message")), 4000), label)
         exc.type_name = one_line(_text(error.get("type"), "Exception"))[:100]
         exc.student_traceback = clean_text(_text(error.get("traceback")), 4000)
+        error = None
         raise exc
+
+    def _fail(self, failure: tuple[str, str], label: str, timeout: float,
+              worker: WorkerProcess) -> None:
+        """Raise what a failed exchange means for the student."""
+        kind, detail = failure
+        if kind == "timeout":
+            if timeout < self._call_timeout:
+                raise BudgetExhausted(
+                    f"{label} was stopped when the time budget for {self._exercise} "
+                    f"({self._budget:.0f} s) ran out.", label)
+            raise CallTimeout(
+                f"{label} did not finish within {timeout:.0f} s and was stopped — an "
+                f"infinite loop, or far more work than needed?", label)
+        if kind == "ended":
+            how = worker.describe_exit()
+            raise WorkerCrashed(
+                f"Your code's process ended during {label}: {how}. "
+                f"Do not call exit() or os._exit(), and keep memory use reasonable.", label)
+        raise ProtocolViolation(
+            f"{label} sent back data the grader cannot accept ({detail}).", label)
 
     def _handle_from_node(self, node: dict) -> "RemoteHandle":
         type_name = node.get("type", "object")

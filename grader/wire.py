@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import socket
 import struct
 import time
@@ -336,7 +337,7 @@ def recv(sock: socket.socket, *, max_buffer_bytes: int = MAX_BUFFER_BYTES,
     header = parse_json(_recv_exact(sock, head_len, limit))
     if type(header) is not dict:
         raise WireError("malformed frame")
-    buffers = [_recv_exact(sock, s, limit) if s else b"" for s in sizes]
+    buffers = [_recv_exact(sock, s, limit, mapped=True) if s else b"" for s in sizes]
     return header, buffers
 
 
@@ -392,13 +393,31 @@ def parse_json(raw: bytes | bytearray) -> Any:
         raise WireError(f"unreadable frame header ({type(exc).__name__})") from None
 
 
-def _recv_exact(sock: socket.socket, n: int, limit: Limit) -> bytearray:
-    """Exactly ``n`` bytes, read in chunks: memory grows with what arrives, not with ``n``."""
-    buf = bytearray()
-    while len(buf) < n:
+def _recv_exact(sock: socket.socket, n: int, limit: Limit,
+                mapped: bool = False) -> bytearray | mmap.mmap:
+    """Exactly ``n`` bytes (already checked against ``limit``), read in chunks so that memory
+    grows with what arrives, not with what was announced. ``mapped``: a large array buffer
+    goes into an anonymous mapping, which is address space until bytes are written into it
+    (no copy on growth, and it is returned to the system as soon as the array is freed)."""
+    if mapped and n > READ_CHUNK:
+        buf = mmap.mmap(-1, n)
+        view = memoryview(buf)
+        got = 0
+        try:
+            while got < n:
+                limit.arm(sock)
+                k = sock.recv_into(view[got:got + READ_CHUNK])
+                if k == 0:
+                    raise EOFError("peer closed the connection")
+                got += k
+        finally:
+            view.release()
+        return buf
+    data = bytearray()
+    while len(data) < n:
         limit.arm(sock)
-        chunk = sock.recv(min(n - len(buf), READ_CHUNK))
+        chunk = sock.recv(min(n - len(data), READ_CHUNK))
         if not chunk:
             raise EOFError("peer closed the connection")
-        buf += chunk
-    return buf
+        data += chunk
+    return data
