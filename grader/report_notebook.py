@@ -136,6 +136,11 @@ def trusted_notebook(executed: Any, submitted: dict | None) -> dict:
     if theirs is None or [c.get("cell_type") for c in theirs] != \
             [c.get("cell_type") for c in cells]:
         theirs = cells  # the record is all there is
+    # the nbformat 4 minor version the notebook came in (cell ids exist from 4.5 on)
+    origin = submitted if isinstance(submitted, dict) else (
+        executed if isinstance(executed, dict) else {})
+    minor = origin.get("nbformat_minor", 5)
+    minor = minor if isinstance(minor, int) and 0 <= minor <= 5 else 5
     out_cells, ids = [], set()
     for index, (cell, submitted_cell) in enumerate(zip(cells, theirs), start=1):
         kind = cell.get("cell_type")
@@ -146,6 +151,8 @@ def trusted_notebook(executed: Any, submitted: dict | None) -> dict:
         ids.add(cid)
         new = {"cell_type": kind, "id": cid, "source": clean_text(_source(submitted_cell)),
                "metadata": {}}
+        if minor < 5:
+            del new["id"]
         meta = _grader_meta(cell)
         if meta:
             new["metadata"]["grader"] = meta
@@ -155,7 +162,7 @@ def trusted_notebook(executed: Any, submitted: dict | None) -> dict:
             outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
             new["outputs"] = [o for o in map(_record_output, outputs) if o is not None]
         out_cells.append(new)
-    return {"nbformat": 4, "nbformat_minor": 5, "cells": out_cells,
+    return {"nbformat": 4, "nbformat_minor": minor, "cells": out_cells,
             "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                         "language": "python"},
                          "language_info": {"name": "python"}}}

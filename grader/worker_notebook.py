@@ -196,7 +196,9 @@ def execute_notebook(path: str, module: types.ModuleType, *, cell_timeout: float
 
 def notebook_json(nb: dict) -> str:
     """The executed notebook as JSON, outputs trimmed so it stays under the size cap."""
-    text = json.dumps(nb, ensure_ascii=False)
+    # ASCII JSON: a lone surrogate in a cell (a notebook may hold one as a JSON escape) stays
+    # an escape instead of making the reply unencodable; the grader cleans it on arrival
+    text = json.dumps(nb, ensure_ascii=True)
     if len(text) <= MAX_NOTEBOOK_BYTES:
         return text
     for cell in nb["cells"]:
@@ -204,4 +206,4 @@ def notebook_json(nb: dict) -> str:
             cell["outputs"] = [{"output_type": "stream", "name": "stderr",
                                 "text": "[grader] outputs removed: the notebook's outputs "
                                         "exceed the size the report keeps\n"}]
-    return json.dumps(nb, ensure_ascii=False)
+    return json.dumps(nb, ensure_ascii=True)

@@ -414,3 +414,31 @@ def test_pages_open_offline_without_navigation_requests_or_errors(hostile):
         assert widest <= browser.width
     finally:
         browser.close()
+
+
+def test_suite_that_cannot_be_imported_costs_its_exercise_only_and_logs_no_source(
+        tmp_path, monkeypatch, capfd):
+    import shutil
+
+    from grader import grading
+
+    suites = tmp_path / "suites"
+    shutil.copytree(assignment.SUITES_DIR, suites)
+    (suites / "perceptron" / "test_broken.py").write_text(
+        "SECRET_SUITE_VALUE = 0.123456789\n"
+        "raise ValueError(f'suite bug {SECRET_SUITE_VALUE}')\n", encoding="utf-8")
+    monkeypatch.setattr(assignment, "SUITES_DIR", suites)
+    monkeypatch.setattr(grading, "SUITE_INI", suites / "pytest.ini")
+    out = tmp_path / "out"
+    code = cli.main(["grade", str(ROOT / "solutions"), "--exercise", "neuron",
+                     "--exercise", "perceptron", "--out", str(out), "-v"])
+    captured = capfd.readouterr()
+    log = captured.out + captured.err
+    assert code == cli.EXIT_FAULT
+    assert "perceptron: its suite could not be loaded (ValueError)" in log
+    assert "SECRET_SUITE_VALUE" not in log and "0.123456789" not in log
+    assert "Traceback" not in log
+    result = assert_clean_result(out)
+    assert result.exercise("neuron").score == result.exercise("neuron").max_score > 0
+    assert result.exercise("perceptron").status == "error"
+    assert (out / "report.html").is_file()
