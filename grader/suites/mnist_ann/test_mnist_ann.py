@@ -23,6 +23,7 @@ from grader.suites.keras_model import (
     output_verdict,
     probe,
     read_model,
+    to_numpy,
 )
 
 EPOCHS = 5             # train()'s default; the suite relies on it
@@ -40,9 +41,10 @@ def sample(mnist, n=20):
 
 
 def pair(result, call):
+    """(X, Y); TensorFlow tensors (tf.one_hot) read as the arrays they hold."""
     expect_true(isinstance(result, (tuple, list)) and len(result) == 2,
                 f"{call}: expected a pair (X, Y)")
-    return result
+    return to_numpy(result[0]), to_numpy(result[1])
 
 
 def built_model(student, call):
@@ -131,7 +133,7 @@ def test_model_structure(student):
     try:
         loss = loss_spec(model, call)
     except CheckFailed:
-        loss = None           # not compiled: test_compiled_loss_and_optimizer says so
+        loss = None           # not compiled: the compile check says so, not this one
     verdict = output_verdict(stack[1][1], out, loss)
     expect_true(verdict != "double-softmax",
                 f"{call}: the output layer already gives probabilities (softmax), and the loss "
@@ -155,7 +157,7 @@ def test_parameter_count(student):
     try:
         probe(model, INPUTS, call)   # builds a model declared without an input shape
     except CheckFailed:
-        pass                         # test_model_structure says why; count what is there
+        pass                         # the structure check says why; count what is there
     count = count_params(model, call)
     expect_true(count == N_PARAMS,
                 f"{call}: count_params() is {count:,}; 784 -> 128 -> 10 with biases "
