@@ -202,7 +202,12 @@ def expect_dtype(got: Any, kind: str, call: str, name: str = "") -> np.ndarray:
     raise AssertionError("unreachable")
 
 
-def _finite_check(got: np.ndarray, expected: np.ndarray | None, call: str, name: str) -> None:
+_NONFINITE_HINT = ("overflow in exp()? exponentiate only numbers <= 0 (subtract the maximum, "
+                   "or use exp(-|z|)); log(0)? clip probabilities away from 0")
+
+
+def _finite_check(got: np.ndarray, expected: np.ndarray | None, call: str, name: str,
+                  hint: str | None = None) -> None:
     """No comparison meets NaN or inf: a non-finite value returned fails wherever it is, and a
     non-finite value to compare against (computed from what the student's code returned
     earlier, or a broken reference) fails too -- NaN is never "equal" to NaN here."""
@@ -220,9 +225,7 @@ def _finite_check(got: np.ndarray, expected: np.ndarray | None, call: str, name:
         if np.isinf(got).any():
             kinds.append("inf")
         _fail(call, f"{what}contains {'/'.join(kinds)} at {int(bad.sum())} of {got.size} "
-                    "positions",
-              ["overflow in exp()? exponentiate only numbers <= 0 (subtract the maximum, "
-               "or use exp(-|z|)); log(0)? clip probabilities away from 0"])
+                    "positions", [_NONFINITE_HINT if hint is None else hint])
 
 
 def _run_diagnoses(got: np.ndarray, expected: np.ndarray,
@@ -239,11 +242,14 @@ def _run_diagnoses(got: np.ndarray, expected: np.ndarray,
 
 def expect_array(got: Any, expected: Any, call: str, *, rtol: float = 1e-6,
                  atol: float = 1e-8, name: str = "", check_dtype: bool = True,
-                 diagnose: Iterable[Diagnosis] = (), hints: Iterable[str] = ()) -> np.ndarray:
+                 diagnose: Iterable[Diagnosis] = (), hints: Iterable[str] = (),
+                 otherwise: Iterable[str] = (), nonfinite: str | None = None) -> np.ndarray:
     """``got`` is an array equal to ``expected`` (type, shape, dtype kind, finiteness, values).
 
     ``diagnose`` names known mistakes when the values differ; ``hints`` are always added to a
-    value mismatch. Returns ``got`` as an ndarray for further checks.
+    value mismatch, ``otherwise`` only when no diagnosis applies (a message names the cause
+    the evidence supports, not every possible one). ``nonfinite`` replaces the generic
+    overflow / log(0) hint for NaN or inf. Returns ``got`` as an ndarray for further checks.
     """
     expected = np.asarray(expected)
     arr = expect_shape(got, expected.shape, call, name)
@@ -255,7 +261,7 @@ def expect_array(got: Any, expected: Any, call: str, *, rtol: float = 1e-6,
                                                   "negative number?"])
     arr_f = arr.astype(np.float64)
     exp_f = expected.astype(np.float64)
-    _finite_check(arr_f, exp_f, call, name)
+    _finite_check(arr_f, exp_f, call, name, nonfinite)
     close = np.isclose(arr_f, exp_f, rtol=rtol, atol=atol)  # both finite here
     if close.all():
         return arr
@@ -264,14 +270,16 @@ def expect_array(got: Any, expected: Any, call: str, *, rtol: float = 1e-6,
     what = f"{name}: " if name else ""
     text = (f"{what}values differ at {n_bad} of {arr.size} positions "
             f"(largest difference {largest:.3g})")
-    _fail(call, text, [*_run_diagnoses(arr_f, exp_f, diagnose), *hints])
+    found = _run_diagnoses(arr_f, exp_f, diagnose)
+    _fail(call, text, [*found, *hints, *([] if found else otherwise)])
     raise AssertionError("unreachable")
 
 
 def expect_scalar(got: Any, expected: Any, call: str, *, rtol: float = 1e-6,
                   atol: float = 1e-8, name: str = "", diagnose: Iterable[Diagnosis] = (),
-                  hints: Iterable[str] = ()) -> float:
-    """``got`` is a single finite number close to ``expected``; returns it as a float."""
+                  hints: Iterable[str] = (), otherwise: Iterable[str] = ()) -> float:
+    """``got`` is a single finite number close to ``expected``; returns it as a float.
+    ``hints`` and ``otherwise`` as for :func:`expect_array`."""
     value = _as_number(got, call)
     want = float(expected)
     what = f"{name}: " if name else ""
@@ -286,7 +294,8 @@ def expect_scalar(got: Any, expected: Any, call: str, *, rtol: float = 1e-6,
     found = _run_diagnoses(np.array([value]), np.array([want]), diagnose)
     relative = (f" (relative error {abs(value - want) / abs(want):.2g})"
                 if abs(want) > 1e-12 else "")
-    _fail(call, f"{what}the value is off by {abs(value - want):.3g}{relative}", [*found, *hints])
+    _fail(call, f"{what}the value is off by {abs(value - want):.3g}{relative}",
+          [*found, *hints, *([] if found else otherwise)])
     raise AssertionError("unreachable")
 
 

@@ -25,7 +25,8 @@ def init_params(n_in, n_hidden, n_out, seed=0):
     """Random initial parameters for the network.
 
     Returns a dict: W1 (n_in, n_hidden), b1 (n_hidden,), W2 (n_hidden, n_out),
-    b2 (n_out,). Draw weights from np.random.default_rng(seed) (same seed -> same
+    b2 (n_out,). The biases are flat vectors of shape (n,), not (1, n) rows (the
+    gradients and train() keep these shapes too). Draw weights from np.random.default_rng(seed) (same seed -> same
     params), normal with standard deviation sqrt(2 / fan_in) where fan_in is the
     number of inputs of the layer; biases are zeros.
     """

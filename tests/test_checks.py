@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from grader import checks
-from grader.checks import (CheckFailed, describe, expect_array, expect_dtype, expect_gradient,
+from grader.checks import (CheckFailed, describe, expect_array, expect_dtype, expect_finite,
+                           expect_gradient, expect_no_float_warnings, float_warnings,
                            expect_inputs_untouched, expect_keys, expect_labels, expect_number,
                            expect_probabilities, expect_raises, expect_scalar, expect_shape,
                            expect_true, expect_unchanged, matches, negated, scaled_by, shifted,
@@ -284,3 +285,82 @@ def test_expect_raises_lets_stubs_and_crashes_through():
         expect_raises(ValueError, crash, call="f")
     assert "f: raised KeyError; expected ValueError" in failure(expect_raises, ValueError, wrong,
                                                                 call="f")
+
+
+# --- NaN and inf never compare equal (unforgeable checks) -----------------------------------
+NAN_ARRAY = np.array([[np.nan, 1.0], [2.0, np.nan]])
+
+
+def test_nan_where_nan_is_expected_earns_nothing():
+    message = failure(expect_array, NAN_ARRAY.copy(), NAN_ARRAY, call="net_input(X)")
+    assert "not finite" in message and "net_input(X)" in message
+    inf = np.array([np.inf, -np.inf])
+    assert "not finite" in failure(expect_array, inf.copy(), inf, call="f(x)")
+    # a finite answer where the expectation itself is broken fails too
+    assert "not finite" in failure(expect_array, np.zeros((2, 2)), NAN_ARRAY, call="f(x)")
+    # and NaN anywhere in what came back fails, even where an unrelated value was expected
+    got = EXPECTED.copy()
+    got[3, 2] = np.nan
+    assert "contains NaN at 1 of 12" in failure(expect_array, got, EXPECTED, call="f(x)")
+
+
+def test_expect_scalar_never_matches_nan_or_inf():
+    for got, want in ((np.nan, np.nan), (np.inf, np.inf), (-np.inf, -np.inf), (1.0, np.nan)):
+        message = failure(expect_scalar, got, want, call="cross_entropy(probs, y)")
+        assert "not finite" in message or "expected a finite number" in message, message
+    assert "expected a finite number" in failure(expect_scalar, np.nan, 1.0, call="f(x)")
+
+
+def test_relative_error_never_turns_nan_into_agreement():
+    assert checks.relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert checks.relative_error(np.array([np.nan]), np.array([np.nan])) == np.inf
+    assert checks.relative_error(np.array([np.nan, 1.0]), np.array([0.0, 1.0])) == np.inf
+    assert checks.relative_error(np.array([np.inf]), np.array([np.inf])) == np.inf
+    assert checks.relative_error(np.ones(2), np.ones(3)) == np.inf
+    assert checks.relative_error(np.zeros(2), np.ones(2)) == 1.0
+
+
+def test_gradient_check_with_nan_on_either_side_fails():
+    nan = np.full((2, 2), np.nan)
+    message = failure(expect_gradient, nan.copy(), nan, call="backward(...)", name="dW1")
+    assert "dW1" in message and "not finite" in message
+    good = np.array([[0.3, -0.2], [0.1, 0.05]])
+    assert "NaN" in failure(expect_gradient, nan, good, call="backward(...)", name="dW1")
+    assert "not finite" in failure(expect_gradient, good, nan, call="backward(...)", name="dW1")
+
+
+def test_expect_finite():
+    assert expect_finite(2.5, call="f(x)") == 2.5
+    assert expect_finite(np.ones(3), call="f(x)").shape == (3,)
+    for bad in (np.nan, np.float64(np.inf), np.array([1.0, np.nan])):
+        assert "contains NaN or inf" in failure(expect_finite, bad, call="f(x)", name="w")
+    assert "returned None" in failure(expect_finite, None, call="f(x)")
+
+
+def test_no_helper_turns_nan_into_a_match():
+    """Source audit: NaN-tolerant numpy calls are allowed only where a change is detected
+    (expect_unchanged: a NaN left as NaN is not a modification), never in a comparison."""
+    import inspect
+    for name, fn in vars(checks).items():
+        if not callable(fn) or getattr(fn, "__module__", "") != checks.__name__:
+            continue
+        source = inspect.getsource(fn)
+        if name == "expect_unchanged":
+            continue
+        for risky in ("equal_nan", "nanmax", "nanmin", "nansum", "nanmean", "nan_to_num"):
+            assert risky not in source, f"{name} uses {risky}"
+
+
+# --- numpy floating-point warnings from the worker ----------------------------------------
+def test_float_warnings_charge_overflow_not_underflow():
+    seen = [("RuntimeWarning", "underflow encountered in exp"),
+            ("RuntimeWarning", "overflow encountered in exp"),
+            ("UserWarning", "overflow of something else"),
+            ("RuntimeWarning", "overflow encountered in exp")]
+    assert float_warnings(seen) == ["overflow encountered in exp"]
+    expect_no_float_warnings(seen[:1], call="sigmoid(z)")  # underflow to 0 is harmless
+    message = failure(expect_no_float_warnings, seen, call="sigmoid(z)", hints=["use exp(-|z|)"])
+    assert message.startswith("sigmoid(z): numpy warned \"overflow encountered in exp\"")
+    assert "use exp(-|z|)" in message
+    for text in ("invalid value encountered in divide", "divide by zero encountered in log"):
+        assert float_warnings([("RuntimeWarning", text)]) == [text]

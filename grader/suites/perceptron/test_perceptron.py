@@ -66,9 +66,9 @@ def start_hint(student, n):
     except Exception:  # noqa: BLE001 - no evidence either way: say nothing about the start
         return ""
     if start.shape == (n,) and np.isfinite(start).all() and np.any(start != 0):
-        return ("weights_ does not start at zero (fitted on inputs that are all zeros, which "
-                "the rule never changes, it is not zero) — start from np.zeros(n_features) "
-                "and bias 0.0, as the docstring says")
+        return ("weights_ does not start at zero: after fitting on inputs that are all zeros "
+                "(which the rule never changes) it is not zero; start from "
+                "np.zeros(n_features) and bias 0.0, as the docstring says")
     return ""
 
 
@@ -125,9 +125,9 @@ def test_one_epoch_on_and(student, reference):
     hints = rule_hints(student, GATE_X, ["visit the samples in order and predict 1 when "
                                          "w·x + b >= 0, with the weights before the update"])
     expect_array(got.weights_, ref.weights_, call, name="weights_",
-                 diagnose=known_mistakes(GATE_X, AND_Y, 1.0, 1, 0), hints=hints)
+                 diagnose=known_mistakes(GATE_X, AND_Y, 1.0, 1, 0), otherwise=hints)
     expect_scalar(got.bias_, ref.bias_, call, name="bias_",
-                  diagnose=known_mistakes(GATE_X, AND_Y, 1.0, 1, 1), hints=hints)
+                  diagnose=known_mistakes(GATE_X, AND_Y, 1.0, 1, 1), otherwise=hints)
 
 
 @pytest.mark.points(2)
@@ -175,7 +175,7 @@ def test_rule_on_random_separable_data(student, reference, prerequisites):
     ref = reference.Perceptron(lr=0.1, epochs=3).fit(X, y)
     expect_array(got.weights_, ref.weights_, call, name="weights_",
                  diagnose=known_mistakes(X, y, 0.1, 3, 0),
-                 hints=rule_hints(student, X, []))
+                 otherwise=rule_hints(student, X, []))
     expect_scalar(got.bias_, ref.bias_, call, name="bias_",
                   diagnose=known_mistakes(X, y, 0.1, 3, 1))
     if prerequisites.any("test_errors_per_epoch_on_and"):
@@ -190,7 +190,8 @@ def test_net_input(student):
     X, y = separable_set(m=20, seed=2)
     call = "net_input(X)"
     model = fitted(student, X, y, lr=0.5, epochs=2)
-    w = expect_shape(model.weights_, (X.shape[1],), call, name="weights_").astype(np.float64)
+    w = expect_finite(expect_shape(model.weights_, (X.shape[1],), call, name="weights_"),
+                      call, name="weights_").astype(np.float64)
     b = expect_number(model.bias_, call, name="bias_")
     expect_array(model.net_input(X), X @ w + b, call,
                  diagnose=[(lambda got, exp: np.allclose(got, X @ w),
@@ -203,7 +204,8 @@ def test_predict(student):
     X, y = separable_set(m=30, seed=3)
     model = fitted(student, X, y, lr=1.0, epochs=1)
     call = "predict(X)"
-    w = expect_shape(model.weights_, (X.shape[1],), call, name="weights_").astype(np.float64)
+    w = expect_finite(expect_shape(model.weights_, (X.shape[1],), call, name="weights_"),
+                      call, name="weights_").astype(np.float64)
     b = expect_number(model.bias_, call, name="bias_")
     X_edge = np.vstack([X, np.zeros((1, X.shape[1]))])  # net input exactly b at the origin
     expected = (X_edge @ w + b >= 0).astype(int)
