@@ -186,6 +186,19 @@ def hostile(tmp_path_factory):
     return code, out, stderr.getvalue() + stdout.getvalue()
 
 
+@pytest.fixture(scope="module")
+def summary_page(hostile):
+    """The class summary of a batch holding the hostile submission's result."""
+    import shutil
+
+    from grader import gradebook
+
+    _, out, _ = hostile
+    klass = out.parent / "class"
+    shutil.copytree(out, klass / "hostile")
+    return gradebook.write_summary(gradebook.collect(klass), klass / "summary.html")
+
+
 def test_hostile_notebook_is_graded_and_its_result_is_clean(hostile):
     code, out, _ = hostile
     assert code == cli.EXIT_OK
@@ -209,9 +222,9 @@ def test_saved_notebook_is_clean_and_holds_no_outputs_from_the_submitted_file(ho
     assert "esrever" in text and "Evil" in text
 
 
-def test_pages_hold_no_student_markup(hostile):
+def test_pages_hold_no_student_markup(hostile, summary_page):
     _, out, _ = hostile
-    for name in ("report.html", "notebooks/neuron.html"):
+    for name in ("report.html", "notebooks/neuron.html", summary_page):
         page = (out / name).read_text(encoding="utf-8")
         assert UNSAFE.findall(page) == [], name
         assert forbidden_markup(page) == [], name
@@ -382,7 +395,7 @@ BANNERS_VISIBLE = """
 
 
 @pytest.mark.browser
-def test_pages_open_offline_without_navigation_requests_or_errors(hostile):
+def test_pages_open_offline_without_navigation_requests_or_errors(hostile, summary_page):
     from browser import chromium_or_skip
 
     _, out, _ = hostile
@@ -390,7 +403,7 @@ def test_pages_open_offline_without_navigation_requests_or_errors(hostile):
     try:
         browser.send("Network.emulateNetworkConditions", {
             "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
-        for name in ("report.html", "notebooks/neuron.html"):
+        for name in (summary_page, "report.html", "notebooks/neuron.html"):
             path = out / name
             page = browser.load(path, settle=0.5)
             url = path.resolve().as_uri()
