@@ -187,7 +187,10 @@ def is_course_entry(entry: Path) -> bool:
         source = entry.parent.parent / (name.split(".")[0] + ".py")
         if source.is_file() and is_course_entry(source):
             return True
-    if name.endswith((".pth", ".py", ".egg-link", ".pyc")) and entry.is_file():
+    # what points into a checkout: .pth and .egg-link files, editable finders (and their .pyc);
+    # ordinary modules are not read (a path in six.py must not cost the worker six)
+    if (name.endswith((".pth", ".egg-link")) or name.startswith("__editable__")) \
+            and entry.is_file():
         try:
             text = entry.read_bytes()[:200_000].decode("latin-1")
         except OSError:
@@ -263,7 +266,8 @@ class View:
         return view
 
     def python_roots(self) -> list[Path]:
-        """Folders of the Python installation the view shows (never hidden as a whole)."""
+        """The Python installation's files and folders: never hidden as a whole (only data
+        files inside them may be, see grader.sandbox._may_hide)."""
         python = python_paths()
         roots = python["stdlib"] + python["site"] + python["libs"] + python["config"]
         for exe in python["executable"]:
@@ -281,13 +285,17 @@ class View:
 
     def _exists(self, path: Path) -> bool:
         """Whether ``path`` is a folder in the view already (made, mounted, or bound in)."""
-        for op in reversed(self.ops):
-            dest = Path(op.dest)
-            if dest == path and op.kind in ("dir", "tmpfs", "ro-bind"):
-                return True
-            if dest in path.parents and op.kind in ("ro-bind", "tmpfs", "mask"):
-                return op.kind == "ro-bind" and path.is_dir()
-        return path in (Path("/tmp"), Path("/dev"), Path("/proc"))
+        known = self.__dict__.setdefault("_known", [0, {"/tmp", "/dev", "/proc"}, []])
+        indexed, made, bound = known
+        for op in self.ops[indexed:]:          # index the operations added since last time
+            if op.kind in ("dir", "tmpfs") or (op.kind == "ro-bind" and
+                                                 os.path.isdir(op.source)):
+                made.add(op.dest)
+            if op.kind == "ro-bind":
+                bound.append(op.dest + "/")
+        known[0] = len(self.ops)
+        text = str(path)
+        return text in made or (any(text.startswith(b) for b in bound) and path.is_dir())
 
     def shows(self, path: Path) -> bool:
         """Whether ``path`` is visible through a bind (not covered by a later tmpfs/mask)."""
@@ -392,6 +400,13 @@ def python_paths() -> dict[str, list[Path]]:
             if not any(str(p).startswith(d + "/") for d in SYSTEM_DIRS + TOP_LEVEL)]
     if libdir and soname and (Path(libdir) / soname).exists():
         libs.append(Path(libdir) / soname)
+    # the prefixes' lib folders whole: libpython, and the shared libraries compiled extensions
+    # link to in a conda environment ($PREFIX/lib); site folders inside are filtered below
+    for prefix in (sys.base_prefix, sys.prefix):
+        folder = Path(prefix) / "lib"
+        if folder.is_dir() and not any(str(folder.resolve()).startswith(d)
+                                       for d in SYSTEM_DIRS):
+            libs.insert(0, folder)
     config = [Path(sys.prefix) / "pyvenv.cfg"] if sys.prefix != sys.base_prefix else []
     return {"executable": [Path(os.path.abspath(sys.executable))],
             "stdlib": [p for p in stdlib if p.exists()],
