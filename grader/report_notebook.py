@@ -249,7 +249,11 @@ class _Rebuilder(HTMLParser):
                                         if src else "[image]"))
             return
         if tag == "a":
-            self.links.append(attrs.get("href"))
+            if "anchor-link" in attrs.get("class", "").split():
+                self.dropping.append(tag)  # nbconvert's own "¶" after a heading
+                return
+            href = attrs.get("href")
+            self.links.append(None if href and href.startswith("#") else href)
             return
         if tag not in self.allowed or len(self.open) > 60:
             return

@@ -219,3 +219,8 @@ def test_trusted_notebook_takes_sources_from_the_submission_and_outputs_from_the
                                                      "seconds": 0.1}}
     assert nb["cells"][1]["outputs"][0]["ename"] == "ZeroDivisionError"
     assert rn.summarize(nb)["errors"] == [{"cell": 1, "error": "ZeroDivisionError"}]
+
+
+def test_markdown_links_inside_the_page_keep_their_text_and_heading_anchors_go():
+    shown = rn.markdown_html("# Title\n\nsee [the section](#title) or [docs](https://e.com/)")
+    assert shown == "<h1>Title</h1><p>see the section or docs (https://e.com/)</p>"
