@@ -161,6 +161,11 @@ def trusted_notebook(executed: Any, submitted: dict | None) -> dict:
             new["execution_count"] = count if isinstance(count, int) and count >= 0 else None
             outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
             new["outputs"] = [o for o in map(_record_output, outputs) if o is not None]
+            raised = [o for o in new["outputs"] if o["output_type"] == "error"]
+            if raised and not (meta.get("error") or meta.get("timeout")):
+                # an error output always marks its cell as failed, whatever the metadata says
+                meta["error"] = raised[-1]["ename"] or "an exception with no name"
+                new["metadata"]["grader"] = meta
         out_cells.append(new)
     return {"nbformat": 4, "nbformat_minor": minor, "cells": out_cells,
             "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",

@@ -181,7 +181,8 @@ def execute_notebook(path: str, module: types.ModuleType, *, cell_timeout: float
                     type(error).__name__, str(error), [])
                 outputs.append({"output_type": "error", "ename": ename, "evalue": _text(evalue),
                                 "traceback": [_text(s) for s in stb[-30:]]})
-                status["error"] = ename
+                # never empty: an exception class named "" must still mark its cell as failed
+                status["error"] = str(ename).strip() or "an exception with no name"
                 if isinstance(error, CellTimeout):
                     status["timeout"] = True
             cell["outputs"] = outputs

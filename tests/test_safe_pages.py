@@ -104,6 +104,8 @@ def hostile_notebook() -> dict:
         f"print({{{BAD!r}: 1}})")
     nb["cells"].append(rich)
     nb["cells"].append(failing)
+    # an exception class with an empty name: its cell must still be marked as failed
+    nb["cells"].append(nbs.code("raise type('', (Exception,), {})('nameless')"))
     return nbs.renumber(nb, "hostile")
 
 
@@ -206,7 +208,7 @@ def test_hostile_notebook_is_graded_and_its_result_is_clean(hostile):
     ex = result.exercise("neuron")
     assert ex.status == "graded" and all_tests_passed(ex), ex.message
     errors = ex.notebook["errors"]
-    assert len(errors) == 1 and "Evil" in errors[0]["error"]
+    assert len(errors) == 2 and "Evil" in errors[0]["error"] and errors[1]["error"]
     assert "esrever" in ex.manual[0]["answer"] and "\u202e" not in ex.manual[0]["answer"]
     assert "raw \ufffd\ufffd bytes" in ex.output   # invalid UTF-8 on the worker's fd 1
 
@@ -417,7 +419,7 @@ def test_pages_open_offline_without_navigation_requests_or_errors(hostile, summa
                                     "object,embed').length") == 0
         banners = browser.evaluate(BANNERS_VISIBLE)
         failing = [b for b in banners if "raised" in b["text"] or "time limit" in b["text"]]
-        assert len(failing) == 1, banners
+        assert len(failing) == 2, banners
         for banner in failing:
             assert banner["visible"] and banner["onTop"], banner
             assert banner["width"] > 100 and banner["height"] > 10, banner

@@ -224,3 +224,13 @@ def test_trusted_notebook_takes_sources_from_the_submission_and_outputs_from_the
 def test_markdown_links_inside_the_page_keep_their_text_and_heading_anchors_go():
     shown = rn.markdown_html("# Title\n\nsee [the section](#title) or [docs](https://e.com/)")
     assert shown.strip() == "<h1>Title</h1><p>see the section or docs (https://e.com/)</p>"
+
+
+def test_a_cell_with_an_error_output_is_failed_even_without_its_metadata():
+    record = {"cells": [{"cell_type": "code", "source": "raise X", "execution_count": 1,
+                         "metadata": {"grader": {"seconds": 0.1}},
+                         "outputs": [{"output_type": "error", "ename": "", "evalue": "",
+                                      "traceback": []}]}]}
+    nb = rn.trusted_notebook(record, None)
+    assert nb["cells"][0]["metadata"]["grader"]["error"] == "an exception with no name"
+    assert rn.summarize(nb)["errors"] == [{"cell": 1, "error": "an exception with no name"}]
