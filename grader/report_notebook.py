@@ -197,9 +197,13 @@ def save_executed_notebook(text: str, out_dir: Path, exercise: str,
     except Exception as exc:  # noqa: BLE001 - untrusted JSON from the worker
         return {"render_error": f"the executed notebook is not valid nbformat "
                                 f"({type(exc).__name__})"}
-    folder = out_dir / "notebooks"
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomic(folder / f"{exercise}.ipynb", nbformat.writes(nb))
+    try:
+        folder = out_dir / "notebooks"
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / f"{exercise}.ipynb", nbformat.writes(nb))
+    except (OSError, ValueError) as exc:  # the other exercises and result.json still count
+        return {"render_error": f"the executed notebook could not be saved "
+                                f"({type(exc).__name__})", **summarize(nb)}
     return {"executed": f"notebooks/{exercise}.ipynb", **summarize(nb)}
 
 
