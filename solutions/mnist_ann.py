@@ -56,8 +56,8 @@ def build_model():
     the loss applies the softmax: keras.losses.CategoricalCrossentropy(from_logits=True).
     The optimizer is Adam ("adam" or keras.optimizers.Adam(...), any learning rate); the
     loss is the categorical cross-entropy, as a string, a loss object or a function.
-    A subclass of keras.Model is read through the layers it creates, in order: give them
-    their activations (Dense(128, activation="relu")), not inside call().
+    A subclass of keras.Model works too when its call() chains its Dense layers (with
+    activations on the layers or applied in call()).
     """
     # BEGIN SOLUTION
     model = keras.Sequential([

@@ -76,6 +76,7 @@ from grader.suites.keras_model import (  # noqa: E402
     compile_config,
     dense_stack,
     gives_probabilities,
+    infer_activations,
     loss_spec,
     optimizer_name,
     output_verdict,
@@ -169,6 +170,18 @@ def test_every_formulation_reads_as_the_same_network(build):
         assert reading.dense[-1][1] == "softmax"
 
 
+class ActivationsInCall(keras.Model):
+    def __init__(self, hidden="relu"):
+        super().__init__()
+        self.hidden, self.activation = layers.Dense(128), hidden
+        self.drop = layers.Dropout(0.5)
+        self.out = layers.Dense(10)
+
+    def call(self, x, training=False):
+        h = keras.activations.get(self.activation)(self.hidden(x))
+        return keras.activations.softmax(self.out(self.drop(h, training=training)))
+
+
 def test_a_subclassed_model_is_read_through_its_layers_and_its_output():
     model = subclassed()
     out = probe(model, (784,), "build_model()")
@@ -176,6 +189,20 @@ def test_a_subclassed_model_is_read_through_its_layers_and_its_output():
     assert reading.subclassed and reading.dense == [(128, "relu"), (10, "linear")]
     assert gives_probabilities(out)                  # the softmax inside call() is seen
     assert output_verdict("linear", out, loss_spec(model, "build_model()")) == "softmax"
+    assert infer_activations(reading, (784,), out, "m").dense == [(128, "relu"),
+                                                                  (10, "softmax")]
+
+
+@pytest.mark.parametrize("hidden", ["relu", "tanh"])
+def test_activations_applied_in_call_are_found_from_the_weights(hidden):
+    model = ActivationsInCall(hidden)
+    out = probe(model, (784,), "m")
+    reading = read_model(model, "m")
+    assert reading.dense == [(128, "linear"), (10, "linear")]
+    assert infer_activations(reading, (784,), out, "m").dense == [(128, hidden),
+                                                                  (10, "softmax")]
+    plain = read_model(activation_layers(), "m")     # not subclassed: the layers say it all
+    assert infer_activations(plain, (784,), out, "m") is plain
 
 
 def test_mistakes_still_read_as_mistakes():

@@ -30,6 +30,7 @@ every common way of writing the same network reads the same.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +122,7 @@ class ModelReading:
     extras: list[str] = field(default_factory=list)   # other layers, by class name
     subclassed: bool = False      # a keras.Model subclass (or a student class) somewhere
     nested: bool = False          # a model inside the model
+    dense_layers: list = field(default_factory=list, repr=False)   # their handles, in order
 
     def describe_dense(self) -> str:
         return ", ".join(f"Dense({u}, {a})" for u, a in self.dense) or "no Dense layers"
@@ -174,6 +176,7 @@ def read_model(model: Any, call: str) -> ModelReading:
             if kind in IDENTITY_AT_INFERENCE or kind in RESHAPING:
                 continue
             if "units" in config and kind != "InputLayer":
+                reading.dense_layers.append(layer)
                 reading.dense.append([int(config["units"]),
                                       canonical(_serialised_name(config.get("activation")))])
                 state["open"] = True
@@ -238,6 +241,56 @@ def to_numpy(value: Any) -> Any:
     except (StudentError, AttributeError, TypeError):
         return value
     return out if isinstance(out, np.ndarray) else value
+
+
+_ACTIVATIONS = {
+    "linear": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60))),
+    "tanh": np.tanh,
+    "softmax": lambda z: softmax(z),
+}
+MAX_INFERRED_LAYERS = 4
+
+
+def infer_activations(reading: ModelReading, shape: tuple[int, ...], out: np.ndarray,
+                      call: str) -> ModelReading:
+    """For a subclassed model, whose ``call()`` may apply activations its layers cannot show:
+    recompute the Dense chain here from the layers' weights (``get_weights()``) on the probe
+    batch, with each layer's read activation or, where it reads 'linear', each common one,
+    and keep the activations that reproduce the model's own output. Unchanged when none do
+    (a computation that is not a plain Dense chain) or the model is not subclassed."""
+    if not reading.subclassed or not reading.dense or len(reading.dense) > MAX_INFERRED_LAYERS:
+        return reading
+    weights = []
+    for layer in reading.dense_layers:
+        try:
+            values = layer.get_weights()
+        except (StudentError, AttributeError):
+            return reading
+        if not (isinstance(values, (list, tuple)) and 1 <= len(values) <= 2
+                and all(isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in values)):
+            return reading
+        W = values[0].astype(np.float64)
+        b = values[1].astype(np.float64) if len(values) == 2 else np.zeros(W.shape[-1])
+        weights.append((W, b))
+    x = probe_inputs(shape).reshape(len(out), -1).astype(np.float64)
+    choices = [[a] if a in _ACTIVATIONS and a != "linear" else list(_ACTIVATIONS)
+               for _, a in reading.dense]
+    if any(a not in _ACTIVATIONS and a != "linear" for _, a in reading.dense):
+        return reading
+    for combo in itertools.product(*choices):
+        h = x
+        try:
+            with np.errstate(all="ignore"):
+                for (W, b), name in zip(weights, combo):
+                    h = _ACTIVATIONS[name](h @ W + b)
+        except ValueError:                      # shapes that do not chain
+            return reading
+        if h.shape == out.shape and np.allclose(h, out, rtol=1e-3, atol=1e-4):
+            reading.dense = [(units, name) for (units, _), name in zip(reading.dense, combo)]
+            return reading
+    return reading
 
 
 def gives_probabilities(out: np.ndarray, atol: float = 1e-4) -> bool:

@@ -18,6 +18,7 @@ from grader.checks import (
 from grader.proxy import StudentError
 from grader.suites.keras_model import (
     history_series,
+    infer_activations,
     loss_spec,
     optimizer_name,
     output_verdict,
@@ -31,9 +32,10 @@ INPUTS = (784,)        # preprocess() gives rows of 784 pixels; the model takes 
 N_PARAMS = 784 * 128 + 128 + 128 * 10 + 10   # 101,770
 INPUT_HINT = ("the model must take the rows of 784 pixels that preprocess() returns: start it "
               "with keras.Input((784,)) (or give no input shape)")
-SUBCLASS_NOTE = (" (your model subclasses keras.Model: the grader reads the layers it creates, "
-                 "in order, with their activation= arguments; an activation applied inside "
-                 "call() cannot be read — pass it to the layer instead)")
+SUBCLASS_NOTE = (" (your model subclasses keras.Model: the grader reads the Dense layers it "
+                 "creates, in order, and the activations that reproduce its output; if call() "
+                 "does more than Dense layers and activations, give the layers their "
+                 "activation= arguments and keep call() a plain chain)")
 
 
 def sample(mnist, n=20):
@@ -53,7 +55,7 @@ def built_model(student, call):
     model = student.build_model()
     reading = read_model(model, call)
     out = probe(model, INPUTS, call, hint=INPUT_HINT)
-    return model, reading, out
+    return model, infer_activations(reading, INPUTS, out, call), out
 
 
 def count_params(model, call):
