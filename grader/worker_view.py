@@ -428,7 +428,10 @@ def _cached_view_ops() -> tuple[Op, ...]:
             view.add("ro-bind", top, top)
     for directory in SYSTEM_DIRS:
         if os.path.isdir(directory) and not os.path.islink(directory):
-            view.add("ro-bind", directory, directory)
+            if directory.startswith("/usr/lib") and _has_course_entries(Path(directory)):
+                view.bind_filtered(Path(directory))   # a copy installed as /usr/lib/grader
+            else:
+                view.add("ro-bind", directory, directory)
     for name in ETC_FILES:
         path = Path("/etc") / name
         if path.exists():

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import uuid
 import zipfile
 from pathlib import Path
@@ -453,6 +454,40 @@ def test_check_cli_finds_nothing(copies, tmp_path):
     for report in reports:
         assert_found_nothing(report, copies)
     assert_no_grader_temp_left(tmpdir)
+
+
+@pytest.mark.parametrize("mode", [pytest.param("bubblewrap", marks=needs_bwrap), "reduced"])
+def test_in_process_grading_leaves_no_temp_folders(tmp_path, monkeypatch, mode):
+    """A zip (extracted to grader-zip-*), the worker's copy (grader-neuron-*) and, in reduced
+    mode, its home (grader-home-*): all gone when grade() returns. Only the staged worker
+    modules and matplotlib's config folder stay, once per process, until it exits (the
+    command-line tests and test_staged_package_is_removed_when_the_process_exits)."""
+    source = tmp_path / "src"
+    source.mkdir()
+    shutil.copy(SOLUTION, source / "neuron.py")
+    archive = Path(shutil.make_archive(str(tmp_path / "dave"), "zip", source))
+    private = tmp_path / "tmpdir"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    seen: list[str] = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def watched(*args, **kwargs):          # which temporary folders the run made
+        path = real_mkdtemp(*args, **kwargs)
+        seen.append(Path(path).name)
+        return path
+
+    monkeypatch.setattr(tempfile, "mkdtemp", watched)
+    result = grade(archive, exercises=["neuron"], sandbox=mode)
+    assert result.exercises[0].tests and all(
+        t.outcome == "passed" for t in result.exercises[0].tests)
+    made = {re.sub(r"-[^-]*$", "-", name) for name in seen}
+    assert {"grader-zip-", "grader-neuron-"} <= made, seen
+    if mode == "reduced":
+        assert "grader-home-" in made, seen
+    once_per_process = ("grader-worker-", "grader-mpl-")     # removed at exit (CLI tests)
+    left = sorted(p.name for p in private.iterdir() if not p.name.startswith(once_per_process))
+    assert left == [], f"temporary folders left behind: {left}"
 
 
 # --------------------------------------------------------------------------------------------
