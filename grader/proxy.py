@@ -314,13 +314,13 @@ class WorkerProcess:
         code = self.proc.poll()
         if code is None:
             return "the process stopped answering"
+        if self.cgroup is not None and self.cgroup.oom_kills():  # bwrap passes it on as 137
+            return (f"it was stopped for using more than its memory limit "
+                    f"({self.limits.memory_bytes >> 20} MiB, all its processes together)")
         if code < 0:
             sig = signal.Signals(-code).name if -code in signal.valid_signals() else -code
             if sig == "SIGXCPU":
                 return "it was stopped after using its CPU-time limit"
-            if self.cgroup is not None and sig == "SIGKILL" and self.cgroup.oom_kills():
-                return (f"it was stopped for using more than its memory limit "
-                        f"({self.limits.memory_bytes >> 20} MiB, all its processes together)")
             return f"it was killed by {sig}" + (
                 " (often the memory limit)" if sig in ("SIGKILL", "SIGSEGV", "SIGABRT") else "")
         return f"it exited with status {code}"
