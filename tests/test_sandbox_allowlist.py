@@ -522,6 +522,7 @@ def test_staged_package_holds_the_worker_side_modules_only():
     modules = worker_view.worker_modules()
     assert {"worker", "wire", "worker_notebook"} <= set(modules)
     assert not set(modules) & worker_view.NEVER_STAGED
+    worker_view.discard_staged_worker_package()    # a fresh copy of today's sources
     staged = worker_view.staged_worker_package()
     assert staged == worker_view.staged_worker_package()          # once per process
     files = sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*"))
