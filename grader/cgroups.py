@@ -43,6 +43,7 @@ class Support:
     memory_parent: Path | None      # the directory new memory (v2: all) cgroups go into
     pids_parent: Path | None        # v1 only: the pids hierarchy's directory (None: no pids)
     reason: str
+    pids: bool = False              # a process limit for the tree (pids controller) as well
 
     @property
     def available(self) -> bool:
@@ -143,7 +144,7 @@ def _v2_support(mount: Path, root: str, own: str) -> Support:
         except OSError:
             continue
         if _enable(parent, wanted) and _writable_parent(parent, ("memory.max",)):
-            return Support(2, parent, None, f"cgroup v2 at {parent}")
+            return Support(2, parent, None, f"cgroup v2 at {parent}", "pids" in wanted)
     return Support(0, None, None, "cgroup v2 memory controller cannot be delegated to the "
                                   "grader here (not root, or its cgroup holds processes)")
 
@@ -164,7 +165,7 @@ def _v1_support(mounts, own: dict[str, str]) -> Support:
                                       f"(the grader is not root there)")
     if pids is not None and not _writable_parent(pids, ("pids.max",)):
         pids = None
-    return Support(1, memory, pids, f"cgroup v1 at {memory}")
+    return Support(1, memory, pids, f"cgroup v1 at {memory}", pids is not None)
 
 
 @functools.lru_cache(maxsize=1)
@@ -395,8 +396,10 @@ def describe(memory_bytes: int) -> str:
     size = f"{memory_bytes / (1 << 30):.3g} GiB" if memory_bytes >= 1 << 30 else \
         f"{memory_bytes >> 20} MiB"
     if found.available:
-        return (f"memory ({size}) and process limits hold for the worker's whole process tree, "
-                f"shared memory and its /tmp included (cgroup v{found.version})")
+        what = "memory ({size}) and process limits hold" if found.pids else \
+            "the memory limit ({size}) holds"
+        return (f"{what.format(size=size)} for the worker's whole process tree, shared memory "
+                f"and its /tmp included (cgroup v{found.version})")
     return (f"no cgroup ({found.reason}): memory is limited per process only (address space "
             f"{size}); a worker that forks or fills shared memory can hold more in total, up "
             f"to the size of its /tmp on top")

@@ -150,6 +150,27 @@ def test_memory_limit_holds_for_the_whole_worker_tree(tmp_path, mode, attack):
     assert not own_cgroups(), "a worker cgroup was left behind"
 
 
+@pytest.fixture
+def no_cgroups(monkeypatch):
+    monkeypatch.setenv("GRADER_CGROUPS", "off")
+    cgroups.support.cache_clear()
+    yield
+    cgroups.support.cache_clear()
+
+
+def test_without_a_cgroup_grading_works_and_the_notes_say_what_is_missing(tmp_path, no_cgroups):
+    sub = tmp_path / "plain"
+    sub.mkdir()
+    shutil.copy(SOLUTION, sub / "neuron.py")
+    result = grade(sub, exercises=["neuron"], sandbox="reduced", limits=Limits(memory_bytes=LIMIT))
+    assert all(t.outcome == "passed" for t in result.exercises[0].tests)
+    notes = " ".join(result.sandbox["notes"])
+    assert "no cgroup (cgroups were turned off (GRADER_CGROUPS=off))" in notes
+    assert "memory is limited per process only (address space 512 MiB)" in notes
+    assert "worker_peak_memory_bytes" not in result.sandbox
+    assert not own_cgroups()
+
+
 # ------------------------------------------------------------------------------------------------
 # system-call filter
 # ------------------------------------------------------------------------------------------------
