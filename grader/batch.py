@@ -37,6 +37,7 @@ from typing import IO, Iterable
 
 from grader import assignment, gradebook
 from grader.gradebook import ERROR_NAME, RESULT_NAME, SOURCE_NAME
+from grader.locate import is_debris
 from grader.results import Result
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
@@ -63,10 +64,11 @@ class FetchError(Exception):
 
 @dataclass(frozen=True)
 class Submission:
-    id: str
+    id: str                # stable: derived from the name alone (the gradebook's student id)
     source: str            # a local path, or a git URL (without the @ref)
     kind: str              # "folder", "zip" or "git"
     ref: str | None = None  # git only: the commit, branch or tag given after '@'
+    warnings: tuple[str, ...] = ()   # e.g. the same student as a folder and a zip
 
 
 def safe_id(name: str) -> str:
@@ -128,16 +130,20 @@ def redact(url: str) -> str:
 def discover(source: Path, *, exclude: Iterable[Path] = ()) -> tuple[list[Submission], list[str]]:
     """The submissions in ``source`` sorted by id, and the entries that were ignored.
 
-    A folder: each visible sub-folder and ``.zip`` file. A text file: one local path (relative
-    to the file) or git URL per line; ``#`` starts a comment. A local path ending in ``.git``
-    (a bare repository, optionally ``@ref``) is cloned like a URL.
+    A folder: each visible sub-folder and ``.zip`` file; archive debris (``__MACOSX``, ``._*``,
+    ``.DS_Store``, ``Thumbs.db``) is never a student, and a student present both as a folder and
+    as a ``.zip`` of the same name is one submission (the folder), with a warning. A text file:
+    one local path (relative to the file) or git URL per line; ``#`` starts a comment. A local
+    path ending in ``.git`` (a bare repository, optionally ``@ref``) is cloned like a URL.
     """
     excluded = {Path(p).resolve() for p in exclude}
     entries: list[tuple[str, str, str, str | None]] = []   # (name, source, kind, ref)
     ignored: list[str] = []
+    warnings: dict[str, list[str]] = {}                    # source -> warnings
     if source.is_dir():
         for entry in sorted(source.iterdir(), key=lambda p: p.name):
-            if entry.name.startswith(".") or entry.resolve() in excluded:
+            if entry.name.startswith(".") or is_debris(entry.name) \
+                    or entry.resolve() in excluded:
                 continue
             if entry.is_dir():
                 entries.append((entry.name, str(entry), "folder", None))
@@ -171,12 +177,50 @@ def discover(source: Path, *, exclude: Iterable[Path] = ()) -> tuple[list[Submis
     else:
         raise UsageError(f"{source}: no such folder or file — give a folder of submissions or "
                          f"a text file listing them")
+    entries = _one_per_student(entries, warnings)
     # ids depend only on names (and, for equal names, on the source text), never on the order
     # the file system lists entries in: every machine of a sharded batch derives the same ids
     entries.sort(key=lambda e: (safe_id(e[0]).lower(), e[0], e[1], e[3] or ""))
     ids = assign_ids([e[0] for e in entries])
-    subs = [Submission(i, src, kind, ref) for i, (_, src, kind, ref) in zip(ids, entries)]
+    subs = [Submission(i, src, kind, ref, tuple(warnings.get(src, ())))
+            for i, (_, src, kind, ref) in zip(ids, entries)]
     return sorted(subs, key=lambda s: s.id), ignored
+
+
+def _one_per_student(entries: list[tuple[str, str, str, str | None]],
+                     warnings: dict[str, list[str]]) -> list[tuple[str, str, str, str | None]]:
+    """A folder and a .zip with the same name (``alice/`` and ``alice.zip``: a zip unpacked
+    next to itself) are one student: the folder is graded, the zip is left out with a
+    warning. A folder with no file in it loses to the zip instead."""
+    groups: dict[str, list[tuple[str, str, str, str | None]]] = {}
+    for entry in entries:
+        key = safe_id(entry[0]).lower() if entry[2] in ("folder", "zip") else entry[1]
+        groups.setdefault(key, []).append(entry)
+    kept = []
+    for group in groups.values():
+        folders = [e for e in group if e[2] == "folder"]
+        zips = [e for e in group if e[2] == "zip"]
+        if not folders or not zips or len(group) != len(folders) + len(zips):
+            kept += group
+            continue
+        filled = [f for f in folders if _has_files(Path(f[1]))]
+        keep = (filled or [zips[0]])[0]
+        dropped = [e for e in group if e is not keep]
+        kept.append(keep)
+        what = "folder" if keep[2] == "folder" else "zip (the folder is empty)"
+        warnings.setdefault(keep[1], []).append(
+            f"the same student was submitted {len(group)} times "
+            f"({', '.join(Path(e[1]).name + ('/' if e[2] == 'folder' else '') for e in group)}): "
+            f"graded the {what} {Path(keep[1]).name}, ignored "
+            f"{', '.join(Path(e[1]).name for e in dropped)}")
+    return kept
+
+
+def _has_files(folder: Path) -> bool:
+    try:
+        return any(p.is_file() and not is_debris(p.name) for p in folder.rglob("*"))
+    except OSError:
+        return False
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -352,6 +396,8 @@ class Runner:
         clone_root = None
         try:
             info = {"source": redact(sub.source), "kind": sub.kind}
+            if sub.warnings:
+                info["warnings"] = list(sub.warnings)
             target = Path(sub.source)
             if sub.kind == "git":
                 clone_root = Path(tempfile.mkdtemp(prefix="grader-batch-"))
@@ -728,6 +774,9 @@ def _announce(args, options: Options, mine, todo, done, ignored, shard, n_all: i
         print(f"ignored {len(ignored)} entr{'y' if len(ignored) == 1 else 'ies'} of "
               f"{args.source} that are neither folders nor .zip files: "
               f"{', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}", file=sys.stderr)
+    for sub in mine:
+        for warning in sub.warnings:
+            print(f"warning: {sub.id}: {warning}", file=sys.stderr)
     if options.deadline and not any(s.kind == "git" for s in mine):
         print("note: --deadline only applies to git sources; none in this batch",
               file=sys.stderr)

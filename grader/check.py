@@ -63,6 +63,22 @@ class ExerciseCheck:
     file: str | None = None
     message: str = ""                     # why not attempted / why the file could not load
     tests: list = field(default_factory=list)   # grader.results.TestResult, public ones only
+    answers: list = field(default_factory=list)  # written answers: result.json "manual" entries
+
+    def answer_lines(self) -> list[str]:
+        """Where each written answer was found, and which are missing (graded by hand)."""
+        if not self.answers:
+            return []
+        found = sum(bool(a.get("answered")) for a in self.answers)
+        lines = [f"  written answers (graded by hand): {found} of {len(self.answers)} found"]
+        for a in self.answers:
+            qid = str(a.get("question", ""))
+            if a.get("answered"):
+                lines.append(f"    [found]   {qid}: in {a.get('source') or '?'}")
+            else:
+                lines.append(f"    [missing] {qid}: write it in the answer cell of "
+                             f"{self.name}.ipynb or under a '## {qid}' heading in ANSWERS.md")
+        return lines
 
     @property
     def passed(self) -> bool:
@@ -137,6 +153,7 @@ class CheckReport:
                     lines.append(f"  {paint(mark, style)} {points:>{width}}  {t.name}")
                     if t.outcome != "passed" and t.message:
                         lines.extend(_indent(_clip_lines(t.message), 6))
+            lines.extend(ex.answer_lines())
             lines.append("")
         lines.extend(self.notes)
         lines.append(self.summary())
@@ -251,16 +268,18 @@ def _clip_lines(text: str, limit: int = MAX_MESSAGE_LINES) -> str:
 def _exercise_check(ex) -> ExerciseCheck:
     """One exercise of a public-only result, with a status saying how far the student is."""
     tests = ex.tests
+    answers = [m for m in ex.manual if isinstance(m, dict)]
     if ex.status == "missing":
-        return ExerciseCheck(ex.name, "not_attempted", None, ex.message, tests)
+        return ExerciseCheck(ex.name, "not_attempted", None, ex.message, tests, answers)
     if ex.status == "error":
-        return ExerciseCheck(ex.name, "error", ex.file, ex.message, tests)
-    if tests and all(t.message.startswith(NOT_IMPLEMENTED) for t in tests):
+        return ExerciseCheck(ex.name, "error", ex.file, ex.message, tests, answers)
+    if ex.status == "not_attempted" or (
+            tests and all(t.message.startswith(NOT_IMPLEMENTED) for t in tests)):
         return ExerciseCheck(ex.name, "not_attempted", ex.file,
                              f"Every public test ({len(tests)}) still meets a "
                              f"NotImplementedError: replace each `raise "
-                             f"NotImplementedError(...)` with your code.", tests)
-    return ExerciseCheck(ex.name, "checked", ex.file, "", tests)
+                             f"NotImplementedError(...)` with your code.", tests, answers)
+    return ExerciseCheck(ex.name, "checked", ex.file, "", tests, answers)
 
 
 def run_public_tests(submission: str | os.PathLike, exercises: Iterable[str] | None = None,
@@ -286,9 +305,13 @@ def run_public_tests(submission: str | os.PathLike, exercises: Iterable[str] | N
     for ex in result.exercises:
         # a missing or unloadable file records every test, hidden ones too: keep the public
         ex.tests = [t for t in ex.tests if t.public]
+    checks = [_exercise_check(ex) for ex in result.exercises]
+    for ex in result.exercises:
+        # where the written answers are is shown (ExerciseCheck.answers); the public-only
+        # result scores the public tests alone
+        ex.manual = []
     result.total()
-    return CheckReport([_exercise_check(ex) for ex in result.exercises],
-                       target=target or str(submission),
+    return CheckReport(checks, target=target or str(submission),
                        sandbox=str(result.sandbox.get("mode", "")), result=result)
 
 

@@ -4,6 +4,8 @@
     grader check [EX] [PATH]   run the public tests on your own work (students)
     grader batch SOURCE        grade a class in parallel, resumably -> gradebook + summary
     grader merge DIR...        combine batch shards into one gradebook
+    grader answers RESULTS     every student's written answers side by side (HTML, CSV)
+    grader grades apply RESULTS GRADES [--finalise]   class-wide manual points, no regrading
     grader export RESULT...    Gradescope JSON, GitHub summary/annotations, JUnit XML
     grader template OUT        the student template repository
     grader generate            regenerate exercises/ from solutions/
@@ -18,7 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader import assignment, batch, exports, gradebook, template_repo
+from grader import answers, assignment, batch, exports, gradebook, template_repo
 from grader.check import add_parser as add_check_parser
 from grader.safe_text import one_line
 
@@ -140,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_parser(sub)
     batch.add_parser(sub)
     gradebook.add_parser_merge(sub)
+    answers.add_parser(sub)
+    answers.add_parser_grades(sub)
     exports.add_parser(sub)
     template_repo.add_parser(sub)
 
@@ -153,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # What the student edition (grader.student_edition) leaves out: it has no hidden tests.
-INSTRUCTOR_COMMANDS = ("grade", "batch", "merge", "template", "generate")
+INSTRUCTOR_COMMANDS = ("grade", "batch", "merge", "template", "generate", "answers", "grades")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,13 +38,17 @@ SOURCE_NAME = "source.json"      # where a batch took the submission from (path,
 GRADEBOOK_NAME = "gradebook.csv"
 SUMMARY_NAME = "summary.html"
 SUMMARY_TEMPLATE = "summary.html.j2"
+DRILLDOWN_NAME = "test_failures.csv"   # per test, who lost points and why
 
 # Row statuses, from best to worst.
-#   graded      every exercise was found and its suite ran (whatever the score)
-#   incomplete  some exercise is missing or could not be loaded
-#   empty       no exercise was found at all
-#   error       grading this submission failed (see error.txt): no scores
-ROW_STATUSES = ("graded", "incomplete", "empty", "error")
+#   graded         every exercise was found and its suite ran (whatever the score)
+#   incomplete     some exercise is missing, not attempted or could not be loaded
+#   not_attempted  files were found, but every one is still the untouched stub
+#   empty          no exercise was found at all
+#   error          grading this submission failed (see error.txt): no scores
+ROW_STATUSES = ("graded", "incomplete", "not_attempted", "empty", "error")
+# exercise statuses whose suites did not run: left out of the per-test statistics
+NOT_RUN = ("missing", "not_attempted", "error")
 
 PASS_PERCENT = 50.0              # an exercise counts as passed at this share of its points
 SLOWEST_SHOWN = 10
@@ -72,6 +76,10 @@ class Row:
     seconds: float | None = None                 # result.json timings.total
     source: str = ""
     commit: str = ""
+    auto: float | None = None                    # points of the tests
+    written: float | None = None                 # points of graded written answers
+    pending: float | None = None                 # written points not graded yet
+    warnings: list[str] = field(default_factory=list)   # from the batch (source.json)
 
     @property
     def percent(self) -> float | None:
@@ -97,10 +105,13 @@ def read_row(folder: Path) -> Row:
     row = Row(id=folder.name, status="error", path=folder)
     source = _read_source(folder)
     row.source, row.commit = str(source.get("source", "")), str(source.get("commit", ""))
+    warnings = source.get("warnings")
+    row.warnings = [str(w) for w in warnings] if isinstance(warnings, list) else []
     error_file = folder / ERROR_NAME
     if error_file.is_file():
         text = error_file.read_text(encoding="utf-8", errors="replace").strip()
-        row.note = text.splitlines()[0] if text else "grading failed"
+        row.note = _join_notes(text.splitlines()[0] if text else "grading failed",
+                               *row.warnings)
         return row
     try:
         result = Result.read(folder / RESULT_NAME)
@@ -109,6 +120,16 @@ def read_row(folder: Path) -> Row:
         row.note = ("not graded yet (no result.json): rerun the batch with --resume"
                     if missing else f"unreadable result.json: {exc}")
         return row
+    _fill(row, result)
+    return row
+
+
+def _join_notes(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _fill(row: Row, result: Result) -> None:
+    """Scores, statuses and the note of ``row`` from its result."""
     row.result = result
     for ex in result.exercises:
         row.scores[ex.name] = _number(ex.score)
@@ -118,18 +139,34 @@ def read_row(folder: Path) -> Row:
     row.total, row.max_total = _number(result.score), _number(result.max_score)
     total_time = result.timings.get("total") if isinstance(result.timings, dict) else None
     row.seconds = _number(total_time) if total_time is not None else None
+    row.auto = _number(sum(_number(t.points) for ex in result.exercises for t in ex.tests))
+    manual = [m for ex in result.exercises for m in ex.manual if isinstance(m, dict)]
+    row.written = _number(sum(_number(m.get("points")) for m in manual
+                              if m.get("points") is not None))
+    row.pending = _number(sum(_number(m.get("max_points")) for m in manual
+                              if m.get("points") is None))
     missing = [n for n, s in row.exercise_status.items() if s == "missing"]
-    broken = [n for n, s in row.exercise_status.items() if s not in ("graded", "missing")]
-    if not missing and not broken:
+    untouched = [n for n, s in row.exercise_status.items() if s == "not_attempted"]
+    broken = [n for n, s in row.exercise_status.items()
+              if s not in ("graded", "missing", "not_attempted")]
+    row.note = ""
+    if not missing and not broken and not untouched:
         row.status = "graded"
     elif missing and len(missing) == len(row.exercise_status):
         row.status, row.note = "empty", "no file answers any exercise"
+    elif untouched and len(missing) + len(untouched) == len(row.exercise_status):
+        row.status = "not_attempted"
+        row.note = f"not attempted (untouched stubs): {', '.join(untouched)}"
     else:
         row.status = "incomplete"
         row.note = "; ".join(part for part in (
             f"missing: {', '.join(missing)}" if missing else "",
+            f"not attempted: {', '.join(untouched)}" if untouched else "",
             f"could not be loaded: {', '.join(broken)}" if broken else "") if part)
-    return row
+    unanswered = sum(not m.get("answered") for m in manual)
+    if unanswered:
+        row.note = _join_notes(row.note, f"{unanswered} written answer(s) not found")
+    row.note = _join_notes(row.note, *row.warnings)
 
 
 def collect(dirs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Row]:
@@ -194,8 +231,10 @@ def spreadsheet_safe(text: Any) -> str:
 
 
 def gradebook_header(exercises: list[str]) -> list[str]:
-    return (["id", *exercises, "total", "max", "percent", "status",
-             *[f"{name}_file" for name in exercises], "commit", "note"])
+    """Columns of gradebook.csv. ``auto``: the tests' points; ``written``: points of graded
+    written answers; ``pending``: written points not graded yet (0 once finalised)."""
+    return (["id", *exercises, "auto", "written", "pending", "total", "max", "percent",
+             "status", *[f"{name}_file" for name in exercises], "commit", "note"])
 
 
 def gradebook_table(rows: list[Row]) -> list[list[str]]:
@@ -206,6 +245,7 @@ def gradebook_table(rows: list[Row]) -> list[list[str]]:
         table.append([
             spreadsheet_safe(row.id),
             *[format_score(row.scores.get(n)) for n in exercises],
+            format_score(row.auto), format_score(row.written), format_score(row.pending),
             format_score(row.total), format_score(row.max_total),
             format_score(row.percent, 2), row.status,
             *[spreadsheet_safe(row.files.get(n) or "") for n in exercises],
@@ -304,7 +344,8 @@ def summary_view(rows: list[Row], *, title: str = "Class summary") -> dict[str, 
         exercise_stats.append({
             "name": name, "title": known.title if known else "",
             "n": len(present),
-            "submitted": sum(r.exercise_status.get(name) != "missing" for r in present),
+            "submitted": sum(r.exercise_status.get(name) not in ("missing", "not_attempted")
+                             for r in present),
             "mean_score": format_score(_mean([r.scores[name] for r in present]), 2),
             "max_score": " or ".join(format_score(m) for m in maxima) or "—",
             "mean_percent": _mean(pcts), "mean_percent_text": _fmt_pct(_mean(pcts)),
@@ -314,24 +355,18 @@ def summary_view(rows: list[Row], *, title: str = "Class summary") -> dict[str, 
             "full_rate_text": _fmt_pct(_pct(sum(p >= 100 - 1e-9 for p in pcts), len(pcts))),
         })
 
-    tests: dict[str, dict[str, Any]] = {}
-    for row in scored:
-        for ex in row.result.exercises:
-            for t in ex.tests:
-                stat = tests.setdefault(str(t.id), {
-                    "id": str(t.id), "name": str(t.name or t.id), "exercise": str(ex.name),
-                    "n": 0, "passed": 0, "partial": 0, "points": 0.0, "max_points": 0.0})
-                stat["n"] += 1
-                stat["passed"] += t.outcome == "passed"
-                stat["partial"] += t.outcome == "partial"
-                stat["points"] += _number(t.points)
-                stat["max_points"] += _number(t.max_points)
+    tests = test_drilldown(rows)
     test_stats = []
     for stat in tests.values():
         rate = _pct(stat["passed"], stat["n"]) or 0.0
         credit = _pct(stat["points"], stat["max_points"])
+        lost = [{**loss, "href": _href(loss["student"], "report.html") if loss["report"]
+                 else None, "points_text": f"{format_score(loss['points'])}/"
+                 f"{format_score(loss['max_points'])}", "message": _short(loss["message"])}
+                for loss in stat["lost"]]
         test_stats.append({**stat, "rate": rate, "rate_text": _fmt_pct(rate),
-                           "credit": credit, "credit_text": _fmt_pct(credit)})
+                           "credit": credit, "credit_text": _fmt_pct(credit), "lost": lost,
+                           "messages": _common_messages(stat["lost"])})
     test_stats.sort(key=lambda s: (s["rate"], s["credit"] if s["credit"] is not None else 0,
                                    s["exercise"], s["id"]))
 
@@ -353,6 +388,8 @@ def summary_view(rows: list[Row], *, title: str = "Class summary") -> dict[str, 
                        for n in exercises],
             "exercise_status": [row.exercise_status.get(n, "") for n in exercises],
             "total": format_score(row.total, 2) if row.total is not None else "—",
+            "written": format_score(row.written, 2) if row.written is not None else "",
+            "pending": format_score(row.pending, 2) if row.pending else "",
             "max": format_score(row.max_total, 2) if row.max_total is not None else "",
             "percent": percent, "percent_text": _fmt_pct(percent),
             "seconds": _fmt_seconds(row.seconds) if row.seconds is not None else "",
@@ -371,9 +408,109 @@ def summary_view(rows: list[Row], *, title: str = "Class summary") -> dict[str, 
         "histogram": histogram(percents) if percents else None,
         "exercises": exercises, "exercise_stats": exercise_stats,
         "tests": test_stats, "slowest": slowest, "rows": table,
+        "questions": question_stats(scored), "drilldown_name": DRILLDOWN_NAME,
+        "any_written": any(r.result.exercises and any(ex.manual for ex in r.result.exercises)
+                           for r in scored),
         "errors": [r for r in table if r["status"] == "error"],
         "any_commit": any(r.commit for r in rows),
     }
+
+
+MESSAGE_SHOWN = 300         # characters of a test message in the summary's drill-down
+
+
+def _short(text: str, limit: int = MESSAGE_SHOWN) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def test_drilldown(rows: list[Row]) -> dict[str, dict[str, Any]]:
+    """Per test id: how the class did, and every student who lost points on it with the
+    message they got. Only exercises whose suite ran count: a missing, untouched or unloadable
+    exercise says nothing about a test (its "tests" are placeholders scoring 0)."""
+    tests: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row.result is None:
+            continue
+        for ex in row.result.exercises:
+            if str(ex.status) in NOT_RUN:
+                continue
+            for t in ex.tests:
+                stat = tests.setdefault(str(t.id), {
+                    "id": str(t.id), "name": str(t.name or t.id), "exercise": str(ex.name),
+                    "n": 0, "passed": 0, "partial": 0, "points": 0.0, "max_points": 0.0,
+                    "lost": []})
+                stat["n"] += 1
+                stat["passed"] += t.outcome == "passed"
+                stat["partial"] += t.outcome == "partial"
+                stat["points"] += _number(t.points)
+                stat["max_points"] += _number(t.max_points)
+                if _number(t.points) < _number(t.max_points) or t.outcome != "passed":
+                    stat["lost"].append({
+                        "student": row.id, "outcome": str(t.outcome),
+                        "points": _number(t.points), "max_points": _number(t.max_points),
+                        "message": str(t.message or ""), "report": row.has_report})
+    return tests
+
+
+def _common_messages(lost: list[dict[str, Any]], shown: int = 3) -> list[dict[str, Any]]:
+    """The most frequent messages of a test's losses (their first line): many students with
+    one message hints at the teaching or the test; many different ones at the students."""
+    counts: dict[str, int] = {}
+    for loss in lost:
+        first = _short(loss["message"].strip().splitlines()[0] if loss["message"].strip()
+                       else "(no message)", 160)
+        counts[first] = counts.get(first, 0) + 1
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:shown]
+    return [{"message": m, "count": c} for m, c in top]
+
+
+def question_stats(rows: list[Row]) -> list[dict[str, Any]]:
+    """Per written question: answered, graded and pending counts, and the mean of the graded."""
+    stats: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        for ex in row.result.exercises:
+            for m in ex.manual:
+                if not isinstance(m, dict):
+                    continue
+                q = stats.setdefault(str(m.get("question")), {
+                    "question": str(m.get("question")), "exercise": str(ex.name),
+                    "max_points": format_score(_number(m.get("max_points"))), "n": 0,
+                    "answered": 0, "graded": 0, "points": []})
+                q["n"] += 1
+                q["answered"] += bool(m.get("answered"))
+                if m.get("points") is not None:
+                    q["graded"] += 1
+                    q["points"].append(_number(m.get("points")))
+    out = []
+    for q in stats.values():
+        points = q.pop("points")
+        out.append({**q, "pending": q["n"] - q["graded"],
+                    "mean": format_score(_mean(points), 2) if points else "—"})
+    return out
+
+
+def drilldown_table(rows: list[Row]) -> list[list[str]]:
+    """test_failures.csv: one line per (test, student) that lost points, hardest test first."""
+    header = ["test", "exercise", "title", "student", "outcome", "points", "max_points",
+              "message"]
+    table = [header]
+    stats = sorted(test_drilldown(rows).values(),
+                   key=lambda s: (_pct(s["passed"], s["n"]) or 0.0, s["exercise"], s["id"]))
+    for stat in stats:
+        for loss in stat["lost"]:
+            table.append([spreadsheet_safe(stat["id"]), spreadsheet_safe(stat["exercise"]),
+                          spreadsheet_safe(stat["name"]), spreadsheet_safe(loss["student"]),
+                          loss["outcome"], format_score(loss["points"]),
+                          format_score(loss["max_points"]),
+                          spreadsheet_safe(" ".join(loss["message"].split()))])
+    return table
+
+
+def render_drilldown(rows: list[Row]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(drilldown_table(rows))
+    return buffer.getvalue()
 
 
 def render_summary(rows: list[Row], *, title: str = "Class summary") -> str:
@@ -394,9 +531,11 @@ def write_summary(rows: list[Row], path: str | os.PathLike, *, title: str = "Cla
 
 def write_outputs(rows: list[Row], out_dir: str | os.PathLike, *, title: str | None = None
                   ) -> tuple[Path, Path]:
-    """gradebook.csv and summary.html in ``out_dir``."""
+    """gradebook.csv and summary.html in ``out_dir`` (returned), and the per-test drill-down
+    test_failures.csv next to them."""
     out_dir = Path(out_dir)
     title = title or f"Class summary — {out_dir.resolve().name}"
+    write_atomic(out_dir / DRILLDOWN_NAME, render_drilldown(rows))
     return (write_gradebook(rows, out_dir / GRADEBOOK_NAME),
             write_summary(rows, out_dir / SUMMARY_NAME, title=title))
 

@@ -6,6 +6,7 @@ This is the data flow of DESIGN.md end to end for a single submission. It return
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import io
 import os
@@ -19,7 +20,7 @@ import pytest
 
 from grader import assignment
 from grader.locate import locate
-from grader.manual import extract_answers
+from grader.manual import find_answers
 from grader.pytest_plugin import ExerciseRun, GradingPlugin, exercise_of
 from grader.report_notebook import save_executed_notebook
 from grader.results import ExerciseResult, Result, TestResult
@@ -129,10 +130,14 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
 
     with open_submission(submission) as root:
         located = {name: locate(root, name) for name in names}
-        answers = {name: clean_tree(extract_answers(loc.path, name))
-                   for name, loc in located.items()
-                   if loc.path is not None and loc.path.suffix == ".ipynb"}
-        plugin = GradingPlugin(root, located, mode, limits, hidden,
+        # written answers from the notebook or ANSWERS.md, wherever the code came from
+        answers = {name: clean_tree(find_answers(root, name, loc))
+                   for name, loc in located.items()}
+        # an untouched stub is not graded: its tests record "not attempted", no worker starts
+        to_run = {name: loc if loc.attempted else
+                  dataclasses.replace(loc, path=None, reason=loc.not_attempted_because)
+                  for name, loc in located.items()}
+        plugin = GradingPlugin(root, to_run, mode, limits, hidden,
                                record_reference=record_reference)
         t_suites = time.perf_counter()
         faults = _run_suites(plugin, names, markers, log)
@@ -149,12 +154,18 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
     peaks: dict[str, int] = {}
     for name in names:
         run = plugin.runs[name]
-        ex = ExerciseResult(name=name, status="graded", file=_clean_or_none(run.located.rel),
-                            located_because=clean_text(run.located.reason),
+        ex = ExerciseResult(name=name, status="graded",
+                            file=_clean_or_none(located[name].rel),
+                            located_because=clean_text(located[name].reason),
                             tests=[_clean_test(t) for t in run.tests],
                             metrics=_clean_metrics(run.metrics),
                             figures=clean_tree(run.figures), manual=answers.get(name, []))
-        if not run.located.found:
+        if not located[name].attempted:
+            ex.status = "not_attempted"
+            ex.message = (f"Not attempted: every function of {ex.file} still raises "
+                          f"NotImplementedError as in the stub, so it was not graded. Replace "
+                          f"each `raise NotImplementedError(...)` with your code.")
+        elif not run.located.found:
             ex.status, ex.message = "missing", f"No file for this exercise: {ex.located_because}."
         elif run.import_error:
             ex.status, ex.message = "error", clean_text(run.import_error)

@@ -1,15 +1,22 @@
-"""Written answers: found in the submitted notebook, graded by hand, folded into result.json.
+"""Written answers: found wherever the student put them, graded by hand, folded into result.json.
 
 The questions and their points come from solutions/questions.yaml (trusted), never from the
-student's notebook metadata. Answers are matched by the answer cell's ``grader.question`` id;
-when a student lost that metadata, by the markdown cell after the question's prompt cell.
-Manual points are kept across regrades as long as the answer text is unchanged.
+student's notebook metadata. Answers are taken from
+- the exercise's notebook (even when the code is graded from the ``.py``): the answer cell's
+  ``grader.question`` id, or when a student lost that metadata, the markdown cell after the
+  question's prompt cell;
+- an answers file, ``ANSWERS.md`` (any case, also ``answers.txt``) at the top of the submission
+  or in ``exercises/``: one heading per question id (``## neuron-bias``), the answer below it.
+Every question of every graded exercise gets an entry, answered or not, so every submission is
+graded out of the same maximum. Manual points are kept across regrades as long as the answer
+text is unchanged; ``finalise`` turns what is still unanswered or ungraded into 0 with a reason.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +26,9 @@ from grader.safe_text import clean_text, one_line
 QUESTIONS_FILE = PROJECT_ROOT / "solutions" / "questions.yaml"
 PLACEHOLDER = "_Write your answer here._"
 MAX_ANSWER_CHARS = 20_000
+ANSWERS_FILES = ("answers.md", "answers.markdown", "answers.txt")
+MAX_ANSWERS_FILE_BYTES = 2 << 20
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 
 
 class ManualGradesError(ValueError):
@@ -80,8 +90,8 @@ def extract_answers(notebook: Path, exercise: str,
     return answers
 
 
-def read_grades(path: Path) -> list[dict]:
-    """Rows {exercise, question, points, comment} from a YAML, CSV or JSON file."""
+def load_rows(path: Path, what: str = "exercise, question, points and comment") -> list:
+    """The raw rows of a YAML, CSV or JSON grades file (a list, or ``{grades: [...]}``)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -103,8 +113,13 @@ def read_grades(path: Path) -> list[dict]:
     if isinstance(rows, dict) and isinstance(rows.get("grades"), list):
         rows = rows["grades"]
     if not isinstance(rows, list):
-        raise ManualGradesError(f"{path}: expected a list of rows with exercise, question, "
-                                f"points and comment")
+        raise ManualGradesError(f"{path}: expected a list of rows with {what}")
+    return rows
+
+
+def read_grades(path: Path) -> list[dict]:
+    """Rows {exercise, question, points, comment} from a YAML, CSV or JSON file."""
+    rows = load_rows(path)
     out = []
     for n, row in enumerate(rows, start=1):
         if not isinstance(row, dict) or not {"exercise", "question", "points"} <= set(row):
@@ -139,6 +154,7 @@ def check_grades(rows: list[dict], source: Path) -> None:
 
 def apply_grades(result: Any, rows: list[dict], source: Path) -> None:
     """Put manual points into ``result``; unknown questions or out-of-range points fail."""
+    ensure_questions(result)
     for row in rows:
         try:
             ex = result.exercise(row["exercise"])
@@ -173,3 +189,176 @@ def carry_over(result: Any, previous: Any) -> None:
             else:
                 entry["note"] = (f"answer changed since it was graded ({before['points']:g} "
                                  f"points): grade it again")
+
+
+# ---- answers wherever they are ------------------------------------------------------------------
+
+def answers_file(submission: Path) -> tuple[str, Path] | None:
+    """(relative path, path) of the submission's answers file (ANSWERS.md, any case), if any."""
+    from grader.locate import search_dirs
+
+    root = submission.resolve()
+    for prefix, folder in search_dirs(root):
+        try:
+            names = sorted(folder.iterdir(), key=lambda p: p.name)
+        except OSError:
+            continue
+        for path in names:
+            if path.name.lower() in ANSWERS_FILES and path.is_file() \
+                    and root in path.resolve().parents:
+                return f"{prefix}{path.name}", path
+    return None
+
+
+def parse_answers_file(path: Path, ids: list[str]) -> dict[str, str]:
+    """{question id: answer} from a Markdown file with one heading per question id.
+
+    A heading names its question by id anywhere in it (``## neuron-bias``, ``### Answer to
+    neuron-bias:``); the answer is everything below it up to the next heading of the same or a
+    higher level. Text is made safe here, where it enters the grader.
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_ANSWERS_FILE_BYTES + 1)
+    except OSError:
+        return {}
+    text = clean_text(data[:MAX_ANSWERS_FILE_BYTES].decode("utf-8-sig", errors="replace"))
+    patterns = {q: re.compile(rf"(?<![\w.-]){re.escape(q)}(?![\w-])", re.IGNORECASE)
+                for q in ids}
+    found: dict[str, list[str]] = {}
+    current: tuple[str, int] | None = None      # (question id, heading level)
+    lines: list[str] = []
+
+    def close() -> None:
+        if current is not None:
+            body = "\n".join(lines).strip()
+            if body and body != PLACEHOLDER:
+                found.setdefault(current[0], []).append(body)
+
+    in_fence = False
+    for line in text.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        heading = None if in_fence else _HEADING.match(line)
+        if heading:
+            level, title = len(heading[1]), heading[2].replace("`", "").replace("*", "")
+            qid = next((q for q, pat in patterns.items() if pat.search(title)), None)
+            if qid is not None or current is None or level <= current[1]:
+                close()
+                current, lines = ((qid, level) if qid is not None else None), []
+                continue
+        if current is not None:
+            lines.append(line)
+    close()
+    return {q: "\n\n---\n\n".join(parts)[:MAX_ANSWER_CHARS] for q, parts in found.items()}
+
+
+def find_answers(submission: Path, exercise: str, located: Any = None,
+                 questions: list[dict] | None = None) -> list[dict]:
+    """One entry per written question of ``exercise``, from wherever the student answered it.
+
+    Looks in the exercise's notebook (the graded file when it is one, else the best-named
+    ``<exercise>.ipynb`` of the submission) and in the answers file; an answer in both places
+    is shown with both parts. Each entry says where its answer was found (``source``) or where
+    it was looked for (``note``).
+    """
+    from grader.locate import matching_files
+
+    questions = questions_for(exercise) if questions is None else questions
+    if not questions:
+        return []
+    root = Path(submission).resolve()
+    notebooks: list[tuple[str, Path]] = []
+    chosen = getattr(located, "path", None)
+    if chosen is not None and Path(chosen).suffix.lower() == ".ipynb":
+        notebooks = [(located.rel, Path(chosen))]
+    else:
+        for _, _, rel, path in sorted(matching_files(root, exercise, (".ipynb",)))[:5]:
+            if path.is_file() and root in path.resolve().parents:
+                notebooks.append((rel, path))
+    # of several notebooks, the one with the most answers (then the best-named)
+    best: tuple[str, list[dict]] | None = None
+    for rel, path in notebooks:
+        got = extract_answers(path, exercise, questions)
+        if best is None or sum(a["answered"] for a in got) > sum(a["answered"] for a in best[1]):
+            best = (rel, got)
+    nb_rel, nb_answers = best if best else (None, [])
+    nb_by_id = {a["question"]: a for a in nb_answers}
+    md = answers_file(root)
+    md_answers = parse_answers_file(md[1], [q["id"] for q in questions]) if md else {}
+
+    entries = []
+    for q in questions:
+        nb = nb_by_id.get(q["id"])
+        parts, sources = [], []
+        if nb is not None and nb["answered"]:
+            parts.append(nb["answer"])
+            sources.append(nb_rel)
+        if q["id"] in md_answers:
+            parts.append(md_answers[q["id"]])
+            sources.append(f"{md[0]} (heading {q['id']})")
+        answer = "\n\n---\n\n".join(parts)[:MAX_ANSWER_CHARS]
+        if len(sources) > 1:
+            note = f"answered in both {nb_rel} and {md[0]}: both are shown"
+        elif sources:
+            note = nb["note"] if nb is not None and nb_rel in sources else ""
+        else:
+            looked = [f"an answer cell in {nb_rel}" if nb_rel else
+                      f"an answer cell in {exercise}.ipynb (not submitted)",
+                      f"a '## {q['id']}' heading in {md[0]}" if md else
+                      f"a '## {q['id']}' heading in ANSWERS.md (not submitted)"]
+            note = "no answer found: looked for " + " and ".join(looked)
+        entries.append({
+            "question": q["id"], "prompt": q["prompt"].strip(),
+            "max_points": float(q["points"]), "answer": answer, "answered": bool(parts),
+            "found": bool(parts) or bool(nb is not None and nb["found"]),
+            "source": "; ".join(sources), "note": note,
+            "answer_sha256": hashlib.sha256(answer.encode()).hexdigest(),
+            "points": None, "comment": "",
+        })
+    return entries
+
+
+def ensure_questions(result: Any) -> list[str]:
+    """Give every exercise of ``result`` an entry for each of its written questions.
+
+    Results made by graders older than schema 1.2 have entries for notebook submissions only;
+    the entries added here are unanswered (nothing was recorded), so every submission is graded
+    out of the same maximum. Returns the ids added.
+    """
+    added = []
+    for ex in result.exercises:
+        have = {m.get("question") for m in ex.manual if isinstance(m, dict)}
+        for q in questions_for(ex.name):
+            if q["id"] in have:
+                continue
+            ex.manual.append({
+                "question": q["id"], "prompt": q["prompt"].strip(),
+                "max_points": float(q["points"]), "answer": "", "answered": False,
+                "found": False, "source": "",
+                "note": "no answer recorded (this result predates answers outside notebooks: "
+                        "regrade to look for one)",
+                "answer_sha256": hashlib.sha256(b"").hexdigest(), "points": None,
+                "comment": ""})
+            added.append(q["id"])
+    return added
+
+
+FINAL_UNANSWERED = "no answer was submitted"
+FINAL_UNGRADED = "not graded when grading was finalised"
+
+
+def finalise(result: Any) -> list[dict]:
+    """Every written answer still without points scores 0, with the reason in its comment
+    and ``final_reason``. Returns [{exercise, question, reason}] of what was set."""
+    ensure_questions(result)
+    changed = []
+    for ex in result.exercises:
+        for m in ex.manual:
+            if m.get("points") is not None:
+                continue
+            reason = FINAL_UNGRADED if m.get("answered") else FINAL_UNANSWERED
+            m["points"], m["final_reason"] = 0.0, reason
+            m["comment"] = m.get("comment") or f"0 points: {reason}."
+            changed.append({"exercise": ex.name, "question": m["question"], "reason": reason})
+    return changed

@@ -39,7 +39,8 @@ MAX_MESSAGE_CHARS = 20_000
 OUTCOME_LABELS = {"passed": "passed", "partial": "partial", "failed": "failed",
                   "error": "error", "skipped": "skipped"}
 OUTCOME_ICONS = {"passed": "✓", "partial": "◐", "failed": "✗", "error": "!", "skipped": "–"}
-STATUS_LABELS = {"graded": "graded", "missing": "missing", "error": "error"}
+STATUS_LABELS = {"graded": "graded", "missing": "missing", "error": "error",
+                 "not_attempted": "not attempted"}
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -326,7 +327,10 @@ def _manual_view(m: dict) -> dict:
             "prompt": str(m.get("prompt", "")), "answer": str(m.get("answer", "")),
             "points": format_number(m.get("points")) if graded else "–",
             "max_points": format_number(m.get("max_points")),
-            "comment": str(m.get("comment") or ""), "note": str(m.get("note") or "")}
+            "comment": str(m.get("comment") or ""),
+            "note": " ".join(part for part in (
+                f"Answer found in {m['source']}." if m.get("source") else "",
+                str(m.get("note") or "")) if part)}
 
 
 def notebook_summary(info: Any) -> str:

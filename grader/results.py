@@ -16,7 +16,7 @@ from typing import Any
 from grader.files import write_atomic
 from grader.safe_text import clean_tree
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 # Outcome of one test. "partial" is a threshold test between its floor and its target.
 OUTCOMES = ("passed", "partial", "failed", "error", "skipped")
@@ -24,7 +24,8 @@ OUTCOMES = ("passed", "partial", "failed", "error", "skipped")
 #   graded   the suite ran (whatever the score)
 #   missing  no file answers the exercise
 #   error    a file was found but could not be loaded (syntax error, crash at import, ...)
-STATUSES = ("graded", "missing", "error")
+#   not_attempted  the file found is still the course's stub in every function (since 1.2)
+STATUSES = ("graded", "missing", "error", "not_attempted")
 
 
 @dataclass
@@ -84,15 +85,16 @@ class Result:
     def total(self) -> None:
         """Recompute totals from the tests and the manually graded answers.
 
-        A written answer counts (points and maximum) once it has been graded; until then it
-        is pending (ExerciseResult.manual_pending), so automatic grading alone can be full.
+        Every written question counts in the maximum, answered or not, graded or not (since
+        1.2), so every submission is graded out of the same maximum; a written answer adds its
+        points once graded and is pending until then (ExerciseResult.manual_pending).
         """
         for ex in self.exercises:
             graded = [m for m in ex.manual if m.get("points") is not None]
             ex.score = _round(sum(t.points for t in ex.tests) +
                               sum(float(m["points"]) for m in graded))
             ex.max_score = _round(sum(t.max_points for t in ex.tests) +
-                                  sum(float(m["max_points"]) for m in graded)) or ex.max_score
+                                  sum(float(m["max_points"]) for m in ex.manual)) or ex.max_score
         self.score = _round(sum(e.score for e in self.exercises))
         self.max_score = _round(sum(e.max_score for e in self.exercises))
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import batch, gradebook
+from grader import batch, gradebook, manual
 from grader.batch import Options, Runner, Submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,11 +190,15 @@ def test_a_class_graded_in_parallel_gets_one_row_per_submission(klass, full_run)
             check = {"full": score == full[name], "zero": score == 0,
                      "less": 0 < score < full[name]}[want[name]]
             assert check, (sub_id, name, score, want[name])
-        assert float(row["max"]) == sum(full.values())
+        # every submission has the same maximum: the tests plus every written question
+        # (answered or not: since issue 14, none of these students wrote answers)
+        assert float(row["max"]) == sum(full.values()) + sum(
+            q["points"] for name in full for q in manual.questions_for(name))
         if "files" in want:
             assert (row["neuron_file"], row["perceptron_file"]) == want["files"]
-    assert list(rows["alice"]) == ["id", "neuron", "perceptron", "total", "max", "percent",
-                                   "status", "neuron_file", "perceptron_file", "commit", "note"]
+    assert list(rows["alice"]) == ["id", "neuron", "perceptron", "auto", "written", "pending",
+                                   "total", "max", "percent", "status", "neuron_file",
+                                   "perceptron_file", "commit", "note"]
     # the grading processes shared the two cores instead of each taking both
     assert "2 job(s) x 1 thread(s)" in proc.stderr or os.cpu_count() != 2
     assert "batch done" in proc.stdout and "13 submission(s)" in proc.stdout
@@ -535,15 +539,20 @@ def test_ids_are_filesystem_safe_unique_and_independent_of_listing_order():
 
 
 def test_discovery_of_a_folder(tmp_path):
-    for name in ("b", "a", ".hidden", "Zoë"):
+    for name in ("b", "a", ".hidden", "Zoë", "__MACOSX"):
         (tmp_path / name).mkdir()
+    (tmp_path / "a" / "neuron.py").write_text("x")
     (tmp_path / "a.zip").write_bytes(b"")
     (tmp_path / "notes.md").write_text("x")
+    (tmp_path / "Thumbs.db").write_text("x")
+    (tmp_path / "._b.zip").write_text("x")
     out = tmp_path / "out"
     out.mkdir()
     subs, ignored = batch.discover(tmp_path, exclude=[out])
+    # a/ and a.zip are one student (issue 14): the folder, with a warning; debris is no one
     assert [(s.id, s.kind) for s in subs] == [("Zoe", "folder"), ("a", "folder"),
-                                              ("a-2", "zip"), ("b", "folder")]
+                                              ("b", "folder")]
+    assert "ignored a.zip" in subs[1].warnings[0]
     assert ignored == ["notes.md"]
 
 

@@ -136,12 +136,16 @@ def test_gradebook_csv_columns_values_and_formula_guard(batch_out):
     path = gradebook.write_gradebook(rows, batch_out / "gradebook.csv")
     with open(path, newline="") as fh:
         table = list(csv.reader(fh))
-    assert table[0] == ["id", "neuron", "perceptron", "total", "max", "percent", "status",
-                        "neuron_file", "perceptron_file", "commit", "note"]
+    # auto / written / pending (issue 14): the tests' points, graded written points, and
+    # written points still to grade
+    assert table[0] == ["id", "neuron", "perceptron", "auto", "written", "pending", "total",
+                        "max", "percent", "status", "neuron_file", "perceptron_file", "commit",
+                        "note"]
     by_id = {line[0]: dict(zip(table[0], line)) for line in table[1:]}
     assert list(by_id) == ["ann", "ben", "cat", "dan", "eve", "fay"]
     assert by_id["ann"] | {} == {
-        "id": "ann", "neuron": "10", "perceptron": "10", "total": "20", "max": "20",
+        "id": "ann", "neuron": "10", "perceptron": "10", "auto": "20", "written": "0",
+        "pending": "0", "total": "20", "max": "20",
         "percent": "100", "status": "graded", "neuron_file": "neuron.py",
         "perceptron_file": "perceptron.py", "commit": "a" * 40, "note": ""}
     assert (by_id["ben"]["neuron"], by_id["ben"]["perceptron"], by_id["ben"]["percent"]) == \
@@ -237,7 +241,8 @@ def _file_url_path(url: str) -> str:
 
 def test_empty_batch_renders(tmp_path):
     csv_path, html_path = gradebook.write_outputs([], tmp_path)
-    assert csv_path.read_text().strip() == "id,total,max,percent,status,commit,note"
+    assert csv_path.read_text().strip() == \
+        "id,auto,written,pending,total,max,percent,status,commit,note"
     assert "No submission has a score yet" in html_path.read_text()
 
 

@@ -66,13 +66,16 @@ def test_each_candidate_is_found_on_its_own(sub, stubs, rel):
 
 
 def test_missing_names_every_path_looked_for(sub, stubs):
-    put(sub, "neuron_v2.py", DONE)                       # near misses do not count
-    put(sub, "Neuron.py", DONE)
+    put(sub, "neuronn.py", DONE)                         # near misses do not count
+    put(sub, "my_neuron.py", DONE)
     found = locate(sub, "neuron", stubs)
     assert not found.found and found.path is None and found.rel is None
     for rel in candidate_paths("neuron"):
         assert rel in found.reason
     assert found.reason.startswith("no file found")
+    # ... and it lists what was there, with the closest name
+    assert "the submission holds exercises/, my_neuron.py, neuronn.py" in found.reason
+    assert "did you mean neuronn.py" in found.reason
 
 
 def test_untouched_stub_loses_to_an_edited_file(sub, stubs):
