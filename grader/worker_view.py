@@ -386,7 +386,12 @@ def _pth_dirs(directory: Path) -> list[Path]:
 
 
 def python_paths() -> dict[str, list[Path]]:
-    """The paths of the Python installation the worker needs, by role (for tests/reports)."""
+    """The paths of the Python installation the worker needs, by role (a fresh copy)."""
+    return {role: list(paths) for role, paths in _python_paths().items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _python_paths() -> dict[str, list[Path]]:
     paths = sysconfig.get_paths()
     stdlib = [Path(paths["stdlib"])]
     if paths.get("platstdlib") and Path(paths["platstdlib"]) != stdlib[0]:
@@ -473,4 +478,5 @@ def system_ops() -> tuple[Op, ...]:
 def clear_cache() -> None:
     """Forget the computed view (tests that change what is installed)."""
     _cached_view_ops.cache_clear()
+    _python_paths.cache_clear()
     worker_modules.cache_clear()
