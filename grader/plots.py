@@ -51,6 +51,9 @@ MAX_SERIES = 12
 MAX_CURVE_POINTS = 4000
 MAX_SCATTER_POINTS = 3000
 MAX_GRID_SIDE = 300
+MIN_GRID_SIDE = 20
+MAX_REGION_EDGES = 6_000     # cell borders between regions a decision boundary may draw
+MAX_SVG_CHARS = 4_000_000    # one figure in the report, whatever the data
 MAX_LABEL_CHARS = 24
 # Raw values one figure may carry at all: checked before any conversion, so a 5000x5000 grid
 # or a curve of millions of points is refused in microseconds, not converted for seconds.
@@ -254,6 +257,9 @@ def learning_curves(data: Mapping[str, Any]) -> Figure:
         raise FigureDataError("series: expected an object of name -> list of numbers")
     if len(series) > MAX_SERIES:
         raise FigureDataError(f"series: {len(series)} series is more than {MAX_SERIES}")
+    total = sum(len(v) for v in series.values() if isinstance(v, (list, tuple)))
+    if total > MAX_INPUT_VALUES:
+        raise _too_many("series", total)
     curves = {str(name): _vector(values, f"series[{str(name)[:40]!r}]")
               for name, values in series.items()}
 
@@ -341,6 +347,11 @@ def decision_boundary(data: Mapping[str, Any]) -> Figure:
         raise FigureDataError("x and y must be finite")
     rows, cols = _thin(Z.shape[0], MAX_GRID_SIDE), _thin(Z.shape[1], MAX_GRID_SIDE)
     X, Y, Z = X[np.ix_(rows, cols)], Y[np.ix_(rows, cols)], Z[np.ix_(rows, cols)]
+    # a noisy grid (every cell its own region) would draw contours for seconds and megabytes:
+    # coarsen it until its region edges fit the budget
+    while _region_edges(Z) > MAX_REGION_EDGES and min(Z.shape) > 2 * MIN_GRID_SIDE:
+        rows, cols = _thin(Z.shape[0], Z.shape[0] // 2), _thin(Z.shape[1], Z.shape[1] // 2)
+        X, Y, Z = X[np.ix_(rows, cols)], Y[np.ix_(rows, cols)], Z[np.ix_(rows, cols)]
 
     points = labels = None
     if data.get("points") is not None:
@@ -390,6 +401,17 @@ def decision_boundary(data: Mapping[str, Any]) -> Figure:
     ax.set_xlabel("x₁")
     ax.set_ylabel("x₂")
     return fig
+
+
+def _region_edges(Z: np.ndarray) -> int:
+    """Neighbouring cells in different regions (classes, or one of 12 contour bands)."""
+    finite = Z[np.isfinite(Z)]
+    if finite.size == 0:
+        return 0
+    if np.unique(finite).size > len(PALETTE):     # continuous scores: the 12 contour bands
+        lo, hi = float(finite.min()), float(finite.max())
+        Z = np.digitize(Z, np.linspace(lo, hi, 13)[1:-1]) if hi > lo else np.zeros_like(Z)
+    return int(np.count_nonzero(Z[1:, :] != Z[:-1, :]) + np.count_nonzero(Z[:, 1:] != Z[:, :-1]))
 
 
 DRAWERS: dict[str, Callable[[Mapping[str, Any]], Figure]] = {
@@ -442,7 +464,11 @@ def render_figure(kind: str, data: Any, *, id_prefix: str = "fig") -> RenderedFi
     try:
         with matplotlib.rc_context(_RC), np.errstate(all="ignore"):
             fig = drawer(data)
-            return RenderedFigure(kind, title, to_svg(fig, id_prefix=id_prefix))
+            svg = to_svg(fig, id_prefix=id_prefix)
+            if len(svg) > MAX_SVG_CHARS:
+                raise FigureDataError(f"the drawing is {len(svg) / 1e6:.0f} MB, more than "
+                                      f"the {MAX_SVG_CHARS / 1e6:.0f} MB a report figure may be")
+            return RenderedFigure(kind, title, svg)
     except Exception as exc:  # a broken figure must never break a report
         reason = str(exc) if isinstance(exc, FigureDataError) else f"{type(exc).__name__}: {exc}"
         return RenderedFigure(kind, title, None, "could not draw this figure: " + _shorten(reason, 300))

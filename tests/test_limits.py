@@ -333,13 +333,33 @@ def test_a_400000_point_learning_curve_is_thinned_and_drawn_quickly():
     assert len(figure.svg) < 2_000_000      # thinned: not 800,000 points of path data
 
 
+def test_the_largest_figures_the_caps_allow_still_draw_quickly():
+    """Worst cases just under the caps: the thinning, not luck, bounds the drawing time."""
+    per_series = plots.MAX_INPUT_VALUES // plots.MAX_SERIES
+    curves = {"series": {f"{'val_' if i % 2 else ''}m{i // 2}": [float(j % 97) for j in
+                                                                range(per_series)]
+                         for i in range(plots.MAX_SERIES)}}
+    n = plots.MAX_CLASSES
+    worst = [("learning_curves", curves),
+             ("confusion_matrix", {"matrix": [[float(i * j) for j in range(n)]
+                                              for i in range(n)]}),
+             ("decision_boundary", {"x": list(range(1400)), "y": list(range(1400)),
+                                    "Z": [[(i * j) % 7 for j in range(1400)]
+                                          for i in range(1400)]})]
+    for kind, data in worst:
+        figure, seconds = timed_render(kind, data)
+        assert figure.svg is not None, (kind, figure.note)
+        assert seconds < FIGURE_BOUND, f"{kind} took {seconds:.1f} s"
+
+
 @pytest.mark.parametrize("kind,data", [
+    ("learning_curves", {"series": {f"s{i}": [0.5] * 400_000 for i in range(6)}}),
     ("confusion_matrix", {"matrix": [[1] * 5000 for _ in range(5000)]}),
     ("decision_boundary", {"x": list(range(5000)), "y": list(range(5000)),
                            "Z": [[0] * 5000 for _ in range(5000)]}),
     ("roc_curve", {"fpr": [i / 3e6 for i in range(3_000_000)],
                    "tpr": [i / 3e6 for i in range(3_000_000)]}),
-], ids=["confusion-5000x5000", "boundary-5000x5000", "roc-3M-points"])
+], ids=["curves-6x400000", "confusion-5000x5000", "boundary-5000x5000", "roc-3M-points"])
 def test_huge_figures_are_refused_quickly_with_a_reason(kind, data):
     figure, seconds = timed_render(kind, data)
     assert seconds < FIGURE_BOUND, f"{kind} took {seconds:.1f} s"
