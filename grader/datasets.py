@@ -417,10 +417,12 @@ _IBM_SPACED_COLUMNS = ("Department", "EducationField", "JobRole")
 IBM_CONSTANT_COLUMNS: dict[str, Any] = {"EmployeeCount": 1, "Over18": "Y", "StandardHours": 80}
 IBM_SYNTHESISED_COLUMNS = ("EmployeeNumber",)
 # Text columns of IBM's file; every other column is int64 (the ordinal answers as codes).
+# "str" means pandas' default text dtype, the one pd.read_csv gives IBM's file and the one
+# student code receives: dtype "str" under pandas 3, object (holding str) under pandas 2.
 IBM_TEXT_COLUMNS = ("Attrition", "BusinessTravel", "Department", "EducationField", "Gender",
                     "JobRole", "MaritalStatus", "Over18", "OverTime")
 IBM_ATTRITION_DTYPES: dict[str, str] = {
-    column: ("object" if column in IBM_TEXT_COLUMNS else "int64")
+    column: ("str" if column in IBM_TEXT_COLUMNS else "int64")
     for column in IBM_ATTRITION_COLUMNS}
 LAYOUTS = ("ibm", "modeldata")
 
@@ -489,8 +491,9 @@ def to_ibm_layout(df: pd.DataFrame, employee_numbers: Any = None) -> pd.DataFram
     (int64), "Research_Development" back to "Research & Development" (and the other
     underscores of Department, EducationField and JobRole back to spaces), the constant
     columns EmployeeCount = 1, Over18 = "Y", StandardHours = 80 restored, and EmployeeNumber
-    taken from ``employee_numbers`` or, by default, synthesised as 1..n. Text columns are
-    ``object`` (str values), the dtype students' code receives; the rest are int64.
+    taken from ``employee_numbers`` or, by default, synthesised as 1..n. Text columns get
+    pandas' default text dtype (what pd.read_csv gives IBM's file: "str" under pandas 3,
+    object under pandas 2); the rest are int64.
     """
     import pandas as pd
 
@@ -516,7 +519,7 @@ def to_ibm_layout(df: pd.DataFrame, employee_numbers: Any = None) -> pd.DataFram
             values = df[column].to_numpy() if column not in IBM_TEXT_COLUMNS \
                 else df[column].astype(str).tolist()
         dtype = IBM_ATTRITION_DTYPES[column]
-        out[column] = pd.Series(values, dtype=object) if dtype == "object" \
+        out[column] = pd.Series(values, dtype=object).astype(str) if dtype == "str" \
             else pd.Series(np.asarray(values).astype(np.int64))
     return pd.DataFrame(out)
 
@@ -528,7 +531,7 @@ def load_attrition(path: str | os.PathLike[str] | None = None,
     ``layout="ibm"`` (the default, what student code is given) is the layout of IBM's
     WA_Fn-UseC_-HR-Employee-Attrition.csv: the columns of ``IBM_ATTRITION_COLUMNS`` in that
     order, int64 codes for the ordinal answers, IBM's spellings ("Research & Development"),
-    text columns as ``object``. ``layout="modeldata"`` is the vendored 31-column layout with
+    text columns in pandas' default text dtype, as pd.read_csv gives them. ``layout="modeldata"`` is the vendored 31-column layout with
     labels ("Master", "Very_High", "Research_Development").
 
     Without ``path`` the vendored copy is read (its sha256 checked) and, for the IBM layout,

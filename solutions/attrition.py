@@ -13,34 +13,34 @@ test rows come without "Attrition"):
 
     column                    dtype   values
     Age                       int64   18..60
-    Attrition                 object  "Yes", "No" (the target)
-    BusinessTravel            object  "Non-Travel", "Travel_Frequently", "Travel_Rarely"
+    Attrition                 str     "Yes", "No" (the target)
+    BusinessTravel            str     "Non-Travel", "Travel_Frequently", "Travel_Rarely"
     DailyRate                 int64
-    Department                object  "Human Resources", "Research & Development", "Sales"
+    Department                str     "Human Resources", "Research & Development", "Sales"
     DistanceFromHome          int64
     Education                 int64   1 Below College, 2 College, 3 Bachelor, 4 Master,
                                       5 Doctor
-    EducationField            object  "Human Resources", "Life Sciences", "Marketing",
+    EducationField            str     "Human Resources", "Life Sciences", "Marketing",
                                       "Medical", "Other", "Technical Degree"
     EmployeeCount             int64   always 1
     EmployeeNumber            int64   an id, one per employee
     EnvironmentSatisfaction   int64   1 Low, 2 Medium, 3 High, 4 Very High
-    Gender                    object  "Female", "Male"
+    Gender                    str     "Female", "Male"
     HourlyRate                int64
     JobInvolvement            int64   1 Low, 2 Medium, 3 High, 4 Very High
     JobLevel                  int64   1..5
-    JobRole                   object  "Healthcare Representative", "Human Resources",
+    JobRole                   str     "Healthcare Representative", "Human Resources",
                                       "Laboratory Technician", "Manager",
                                       "Manufacturing Director", "Research Director",
                                       "Research Scientist", "Sales Executive",
                                       "Sales Representative"
     JobSatisfaction           int64   1 Low, 2 Medium, 3 High, 4 Very High
-    MaritalStatus             object  "Divorced", "Married", "Single"
+    MaritalStatus             str     "Divorced", "Married", "Single"
     MonthlyIncome             int64
     MonthlyRate               int64
     NumCompaniesWorked        int64
-    Over18                    object  always "Y"
-    OverTime                  object  "No", "Yes"
+    Over18                    str     always "Y"
+    OverTime                  str     "No", "Yes"
     PercentSalaryHike         int64
     PerformanceRating         int64   1 Low, 2 Good, 3 Excellent, 4 Outstanding
     RelationshipSatisfaction  int64   1 Low, 2 Medium, 3 High, 4 Very High
@@ -54,10 +54,11 @@ test rows come without "Attrition"):
     YearsSinceLastPromotion   int64
     YearsWithCurrManager      int64
 
-The 9 text columns are dtype object holding str (pandas 3 reads them from the CSV
-as dtype "str"; df.select_dtypes(exclude="number") finds them either way). The
-coded answers (Education, the satisfaction scales, ...) are int64, so they count
-as numeric. EmployeeCount, EmployeeNumber, Over18 and StandardHours carry no
+The 9 text columns have pandas' text dtype: "str" with pandas 3 (what pd.read_csv
+gives and what your functions receive), object with pandas 2. Under pandas 3,
+df[c].dtype == "object" is False for them: use df.select_dtypes(exclude="number")
+or pd.api.types.is_string_dtype, which work with both. The coded answers
+(Education, the satisfaction scales, ...) are int64, so they count as numeric. EmployeeCount, EmployeeNumber, Over18 and StandardHours carry no
 information (constants and an id): you may drop them.
 
 Networks need numbers of similar size, so we preprocess:
