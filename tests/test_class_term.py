@@ -116,6 +116,23 @@ def test_single_student_manual_grades_now_reach_a_py_only_submission(tmp_path):
     assert result.score == 16 and result.max_score == before
 
 
+def test_grader_check_says_where_each_answer_was_found_and_which_are_missing(tmp_path):
+    from grader.check import run_public_tests
+
+    builder = load_builder()
+    sub = builder.write(tmp_path / "bob", {
+        "Neuron.py": builder.solution("neuron"),
+        "ANSWERS.md": "## neuron-bias\nthe boundary moves off the origin\n"})
+    report = run_public_tests(sub, ["neuron"])
+    text = report.to_text()
+    assert "written answers (graded by hand): 1 of 3 found" in text
+    assert "[found]   neuron-bias: in ANSWERS.md (heading neuron-bias)" in text
+    assert "[missing] neuron-stability: write it in the answer cell of neuron.ipynb or " \
+           "under a '## neuron-stability' heading in ANSWERS.md" in text
+    # the public-only result (for CI) scores the public tests alone
+    assert report.result.max_score == sum(t.max_points for t in report.exercises[0].tests)
+
+
 # ---- file names, debris, stubs -------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["Neuron.py", "NEURON.ipynb", "neuron (1).py", "neuron-2.py",
@@ -363,7 +380,7 @@ def test_term_summary_ran_counts_and_drilldown(term):
     assert [r["student"] for r in lines] == expected["relu_losers"]
     assert all(r["message"] for r in lines)
     html = (out / "summary.html").read_text()
-    assert "__MACOSX" not in html and "not_attempted" in html
+    assert "__MACOSX" not in html and "1 not attempted" in html
 
 
 @pytest.mark.slow
@@ -398,3 +415,25 @@ def test_term_answers_grades_and_finalise_through_the_cli(term, tmp_path):
     assert all(r["pending"] == "0" for r in book.values())
     assert {float(r["max"]) for r in book.values()} == {36 + WRITTEN_MAX}
     assert json.loads((out / "erin" / "result.json").read_text())["schema_version"] == "1.2"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_term_pages_open_offline_in_chromium(term, tmp_path):
+    from browser import chromium_or_skip
+
+    _, out, _ = term
+    shutil.copytree(out, tmp_path / "results")
+    out = tmp_path / "results"
+    assert run_grader("answers", out).returncode == 0
+    with chromium_or_skip() as browser:
+        for page_name in ("summary.html", "answers.html"):
+            page = browser.load(out / page_name)
+            assert not page.errors, (page_name, page.errors)
+            assert all(url.startswith("file://") for url in page.requests), page.requests
+            assert browser.evaluate("document.scripts.length") == 0
+            text = browser.evaluate("document.body.innerText")
+            if page_name == "answers.html":
+                assert '<script>alert("bob")</script>' in text   # shown as text, not run
+            else:
+                assert "lost points" in text and "grace" in text
