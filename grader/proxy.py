@@ -727,6 +727,10 @@ class RemoteHandle:
 
     def __array__(self, dtype=None, copy=None):
         arr = self._owner._request("asarray", self, [], f"np.asarray({self._name})")
+        if isinstance(arr, RemoteHandle) or not isinstance(arr, (np.ndarray, list, tuple, int,
+                                                                   float, bool)):
+            raise TypeError(f"np.asarray({self._name}) did not give numbers but "
+                            f"{describe_value(arr)}")
         if not isinstance(arr, np.ndarray):
             arr = np.asarray(arr)
         return arr.astype(dtype) if dtype is not None else arr

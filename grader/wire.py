@@ -159,6 +159,11 @@ def decode(tree: Any, buffers: list, resolve_handle: Callable[[dict], Any], *,
     return _decode(tree, buffers, resolve_handle, 0, _Budget(keep_readonly, clean_key))
 
 
+def decode_request(tree: Any, buffers: list, resolve_handle: Callable[[dict], Any]) -> Any:
+    """:func:`decode` as the worker uses it on a request: read-only arrays stay read-only."""
+    return _decode(tree, buffers, resolve_handle, 0, _Budget(keep_readonly=True))
+
+
 def _decode(n: Any, bufs: list, resolve: Callable, depth: int, budget: _Budget) -> Any:
     budget.nodes += 1
     if depth > MAX_DEPTH or budget.nodes > MAX_NODES:

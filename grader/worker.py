@@ -299,8 +299,7 @@ class Server:
                 return
             self.release(header.get("release"))
             try:
-                args = wire.decode(header.get("args", []), buffers, self.handles.get,
-                                   keep_readonly=True)
+                args = wire.decode_request(header.get("args", []), buffers, self.handles.get)
                 target = header.get("target")
                 if op != "import":
                     target = self.module if target is None else self.handles.get({"$h": target})

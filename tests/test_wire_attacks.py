@@ -394,6 +394,16 @@ def test_a_worker_that_never_reads_cannot_block_the_send(fake):
     assert CALL_TIMEOUT - 0.1 <= got.elapsed <= CALL_TIMEOUT + DEADLINE_SLACK
 
 
+def test_an_object_whose_asarray_is_another_object_is_a_type_error_not_a_recursion(fake):
+    def attack(w, req):
+        wire.send(w.peer, {"ok": True, "re": req["seq"],
+                           "value": {"$h": req["seq"], "type": "x.Lying", "callable": False}}, [])
+    module, _ = fake(attack)
+    lying = module._request("getattr", None, ["f"], label="f")
+    with pytest.raises(TypeError, match="did not give numbers"):
+        np.asarray(lying)
+
+
 # --------------------------------------------------------------------------------------------
 # text from the worker is cleaned where it enters the proxy
 # --------------------------------------------------------------------------------------------
