@@ -32,7 +32,7 @@ from typing import Any
 
 from grader.assignment import PACKAGE_DIR
 from grader.files import write_atomic
-from grader.safe_text import clean_text, clean_tree, one_line
+from grader.safe_text import clean_output, clean_text, clean_tree, one_line
 
 NBCONVERT_TEMPLATES = PACKAGE_DIR / "templates" / "nbconvert"
 
@@ -91,8 +91,8 @@ def _grader_meta(cell: dict) -> dict:
 
 def _mime_value(value: Any) -> Any:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return clean_text("".join(value))
-    return clean_tree(value)
+        value = "".join(value)  # nbformat's multiline strings
+    return value if isinstance(value, str) else clean_tree(value)
 
 
 def _record_output(out: Any) -> dict | None:
@@ -103,7 +103,7 @@ def _record_output(out: Any) -> dict | None:
     if kind == "stream":
         return {"output_type": "stream",
                 "name": "stderr" if out.get("name") == "stderr" else "stdout",
-                "text": clean_text(_mime_value(out.get("text", "")))}
+                "text": clean_output(_mime_value(out.get("text", "")))}
     if kind == "error":
         tb = out.get("traceback")
         return {"output_type": "error", "ename": one_line(out.get("ename", ""))[:200],
@@ -113,7 +113,7 @@ def _record_output(out: Any) -> dict | None:
         data = out.get("data") if isinstance(out.get("data"), dict) else {}
         meta = out.get("metadata") if isinstance(out.get("metadata"), dict) else {}
         record = {"output_type": kind,
-                  "data": {one_line(k)[:100]: _mime_value(v) for k, v in data.items()
+                  "data": {one_line(k)[:100]: clean_tree(_mime_value(v)) for k, v in data.items()
                            if isinstance(k, str)},
                   "metadata": clean_tree(meta)}
         if kind == "execute_result":

@@ -56,6 +56,32 @@ def clean_text(value: object, limit: int | None = None) -> str:
     return text
 
 
+def clean_output(value: object, limit: int | None = None) -> str:
+    """Captured terminal output as a terminal would have left it, then :func:`clean_text`.
+
+    A line rewritten with carriage returns (progress bars: Keras, tqdm) keeps its last state
+    and backspaces erase, instead of every intermediate state becoming a line of its own.
+    """
+    text = value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else (
+        "" if value is None else value if type(value) is str else clean_text(value))
+    if "\r" in text or "\b" in text:
+        lines = []
+        for line in text.replace("\r\n", "\n").split("\n"):
+            if "\r" in line:
+                line = line.rstrip("\r").rsplit("\r", 1)[-1]
+            if "\b" in line:
+                kept: list[str] = []
+                for char in line:
+                    if char != "\b":
+                        kept.append(char)
+                    elif kept:
+                        kept.pop()
+                line = "".join(kept)
+            lines.append(line)
+        text = "\n".join(lines)
+    return clean_text(text, limit)
+
+
 def one_line(value: object) -> str:
     """Text for a single-line slot (a title, a table cell): whitespace runs become one space."""
     return " ".join(clean_text(value).split())

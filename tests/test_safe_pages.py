@@ -87,7 +87,8 @@ def hostile_notebook() -> dict:
     rich = nbs.code(
         "from IPython.display import HTML, SVG, Javascript, Markdown, Latex, Image, display\n"
         "display(HTML('<div style=\"position:fixed;inset:0;z-index:9999;background:white\">"
-        f"{OVERLAY}</div><table onclick=\"x()\"><tr><td style=\"color:red\">7</td></tr></table>'))\n"
+        f"{OVERLAY}</div><table onclick=\"x()\"><tr><td style=\"color:red\">7</td></tr>"
+        "</table>'))\n"
         "display(HTML('<meta http-equiv=\"refresh\" content=\"0\"><b>plain html</b>'))\n"
         "display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\" "
         "onload=\"alert(1)\"><foreignObject><p>x</p></foreignObject>"

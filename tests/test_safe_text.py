@@ -234,3 +234,14 @@ def test_a_cell_with_an_error_output_is_failed_even_without_its_metadata():
     nb = rn.trusted_notebook(record, None)
     assert nb["cells"][0]["metadata"]["grader"]["error"] == "an exception with no name"
     assert rn.summarize(nb)["errors"] == [{"cell": 1, "error": "an exception with no name"}]
+
+
+def test_progress_bars_keep_their_last_state_when_output_is_cleaned():
+    from grader.safe_text import clean_output
+
+    bar = "epoch 1\n[==  ] 50%\r[====] 100%\r\nab\bc \x1b[32mok\x1b[0m\r\n"
+    assert clean_output(bar) == "epoch 1\n[====] 100%\nac ok\n"
+    record = rn.trusted_notebook({"cells": [{"cell_type": "code", "source": "", "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": ["[==  ]\r", "[====]\n"]}]}]},
+        None)
+    assert record["cells"][0]["outputs"][0]["text"] == "[====]\n"
