@@ -24,7 +24,7 @@ from grader.manual import find_answers
 from grader.pytest_plugin import ExerciseRun, GradingPlugin, exercise_of
 from grader.report_notebook import save_executed_notebook
 from grader.results import ExerciseResult, Result, TestResult
-from grader.safe_text import clean_text, clean_tree, one_line
+from grader.safe_text import clean_output, clean_text, clean_tree, one_line
 from grader.sandbox import Limits, default_hidden_paths, detect_mode
 from grader.submission import open_submission
 
@@ -174,7 +174,7 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
             ex.notebook = save_executed_notebook(module.executed_notebook, artifacts, name,
                                                  submitted=run.located.path)
         if module is not None:
-            ex.output = _clip(clean_text(module.output), MAX_OUTPUT_CHARS)
+            ex.output = _clip(clean_output(module.output), MAX_OUTPUT_CHARS)
             ex.timings = {"worker_start": round(module.time_starting, 3),
                           "student_calls": round(module.time_in_worker, 3)}
             worker_total += module.time_starting + module.time_in_worker
