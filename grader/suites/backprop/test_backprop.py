@@ -205,6 +205,9 @@ def test_forward_large_inputs(student, reference, prerequisites):
     probs = expect_shape(result[0], (len(X), 3), call, name="probs")
     if prerequisites:  # wrong values already charged: stability alone is measured here
         expect_finite(probs, call, name="probs", hints=[stable])
+        expect_true(not np.allclose(probs, probs[:1]),
+                    f"{call}: every sample gets the same probabilities although the inputs "
+                    "differ — the output must depend on X and params")
         prerequisites.excuse("the values themselves", "test_forward_probabilities")
         return
     expect_array(probs, reference.forward(X, params)[0], call, name="probs",

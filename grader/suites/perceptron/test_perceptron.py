@@ -140,10 +140,10 @@ def test_errors_per_epoch_on_and(student, reference, prerequisites):
     if prerequisites:  # the rule is charged already: check the counting alone
         clean = errors.index(0) if 0 in errors else len(errors)
         expect_true(0 < len(errors) <= 10 and all(0 <= e <= 4 for e in errors)
-                    and all(e == 0 for e in errors[clean:]),
+                    and all(e == 0 for e in errors[clean:]) and errors[0] > 0,
                     f"{call}: errors_ is {errors}; expected one count per epoch, each between "
-                    "0 and 4 (the number of samples) — reset the count at the start of every "
-                    "epoch")
+                    "0 and 4 (the number of samples), the first above 0 (the first epoch on AND "
+                    "always has a mistake) — reset the count at the start of every epoch")
         prerequisites.excuse("the counts follow your own update rule", "test_one_epoch_on_and")
         return
     ref = reference.Perceptron(lr=1.0, epochs=10).fit(GATE_X, AND_Y)
@@ -166,6 +166,9 @@ def test_rule_on_random_separable_data(student, reference, prerequisites):
                                  "not zero)", "test_one_epoch_on_and")
             return
         unit = fitted(student, X, y, lr=1.0, epochs=3)
+        expect_true(np.any(np.asarray(unit.weights_, dtype=np.float64) != 0),
+                    f"{call}: weights_ never moved from zero on data the rule misclassifies "
+                    "— update the weights with lr * (y - y_hat) * x after each mistake")
         expect_array(got.weights_, 0.1 * np.asarray(unit.weights_, dtype=np.float64), call,
                      name="weights_", rtol=1e-6, atol=1e-9,
                      hints=["lr=0.1 should give exactly a tenth of the weights of lr=1.0: "
