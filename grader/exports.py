@@ -71,9 +71,10 @@ def _lost(ex: ExerciseResult) -> list[TestResult]:
 def not_attempted(ex: ExerciseResult) -> bool:
     """Every test of the exercise met the stub's NotImplementedError: one line says so, rather
     than a failure per test (the wording is grader.proxy's, which grader.check also reads)."""
-    return (ex.status == "graded" and bool(ex.tests)
-            and all(t.outcome in LOST and t.message.startswith(NOT_IMPLEMENTED)
-                    for t in ex.tests if t.outcome != "skipped"))
+    return ex.status == "not_attempted" or (
+        ex.status == "graded" and bool(ex.tests)
+        and all(t.outcome in LOST and t.message.startswith(NOT_IMPLEMENTED)
+                for t in ex.tests if t.outcome != "skipped"))
 
 
 NOT_ATTEMPTED_MESSAGE = ("Every test still meets a NotImplementedError: replace each "

@@ -99,6 +99,11 @@ class Result:
         self.max_score = _round(sum(e.max_score for e in self.exercises))
 
     @property
+    def manual_pending(self) -> float:
+        """Written points of every exercise still waiting for a grader."""
+        return sum(ex.manual_pending for ex in self.exercises)
+
+    @property
     def percent(self) -> float:
         return 100.0 * self.score / self.max_score if self.max_score else 0.0
 

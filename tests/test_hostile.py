@@ -413,7 +413,8 @@ def suite_map(tmp_path_factory):
         return grade(folder, exercises=["neuron"], sandbox=DEFAULT_MODE)
 
     full = run(None)
-    assert full.score == full.max_score > 0, "the reference solution must earn full marks"
+    assert full.score == full.max_score - full.manual_pending > 0, \
+        "the reference solution must earn every test's points (written answers: pending)"
     uses = {}
     for name in ACTIVATIONS:
         result = run(name)
