@@ -449,6 +449,18 @@ def test_suite_that_cannot_be_imported_costs_its_exercise_only_and_logs_no_sourc
     (suites / "perceptron" / "test_broken.py").write_text(
         "SECRET_SUITE_VALUE = 0.123456789\n"
         "raise ValueError(f'suite bug {SECRET_SUITE_VALUE}')\n", encoding="utf-8")
+    # and in a suite that loads: a warning and a chained exception, both with secret text
+    (suites / "neuron" / "test_noisy.py").write_text(
+        "import warnings\n\n"
+        "def test_warns():\n"
+        "    \"\"\"warns\"\"\"\n"
+        "    warnings.warn('SECRET_WARNING_TEXT')\n\n"
+        "def test_chained():\n"
+        "    \"\"\"chained\"\"\"\n"
+        "    try:\n"
+        "        raise KeyError('SECRET_CAUSE')\n"
+        "    except KeyError as exc:\n"
+        "        raise TypeError('cannot use it') from exc\n", encoding="utf-8")
     monkeypatch.setattr(assignment, "SUITES_DIR", suites)
     monkeypatch.setattr(grading, "SUITE_INI", suites / "pytest.ini")
     out = tmp_path / "out"
@@ -458,9 +470,16 @@ def test_suite_that_cannot_be_imported_costs_its_exercise_only_and_logs_no_sourc
     log = captured.out + captured.err
     assert code == cli.EXIT_FAULT
     assert "perceptron: its suite could not be loaded (ValueError)" in log
-    assert "SECRET_SUITE_VALUE" not in log and "0.123456789" not in log
+    for secret in ("SECRET_SUITE_VALUE", "0.123456789", "SECRET_WARNING_TEXT", "SECRET_CAUSE",
+                   "raise TypeError", "warnings.warn"):
+        assert secret not in log, secret
+    assert "neuron/test_noisy.py::test_chained raised TypeError" in log
     assert "Traceback" not in log
     result = assert_clean_result(out)
-    assert all_tests_passed(result.exercise("neuron"))
+    neuron = {t.id: t for t in result.exercise("neuron").tests}
+    chained = neuron.pop("neuron::test_chained")
+    assert chained.outcome == "error" and "TypeError: cannot use it" in chained.message
+    assert "SECRET" not in chained.message
+    assert all(t.outcome == "passed" for t in neuron.values())
     assert result.exercise("perceptron").status == "error"
     assert (out / "report.html").is_file()
