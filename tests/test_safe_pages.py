@@ -12,8 +12,9 @@ no hidden suite source.
 """
 from __future__ import annotations
 
-import base64
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import re
@@ -177,15 +178,9 @@ def hostile(tmp_path_factory):
     base = tmp_path_factory.mktemp("hostile")
     folder = write_notebook(base / "sub", hostile_notebook()).parent
     out = base / "out"
-    err = base / "stderr.txt"
-    import contextlib
-    import io
-
     stderr, stdout = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(stdout):
         code = cli.main(["grade", str(folder), "--exercise", "neuron", "--out", str(out), "-v"])
-    err.write_text(stderr.getvalue() + stdout.getvalue(), encoding="utf-8",
-                   errors="backslashreplace")
     return code, out, stderr.getvalue() + stdout.getvalue()
 
 
