@@ -41,11 +41,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from grader import assignment
+from grader.exports import MAX_ANNOTATIONS, NOT_IMPLEMENTED, code_block, md_inline, \
+    workflow_command
+from grader.safe_text import clean_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 PUBLIC_MARKER = "public"
-# How grader.proxy.StudentError words a call into a stub that still raises NotImplementedError.
-NOT_IMPLEMENTED = "Not implemented yet"
 STUBS_DIR = assignment.STUBS_DIR
 MAX_MESSAGE_LINES = 40
 STEP_SUMMARY_LIMIT = 900_000  # GitHub refuses step summaries above 1 MiB
@@ -163,8 +164,6 @@ class CheckReport:
 
     def to_markdown(self, details: bool = True) -> str:
         """A GitHub step summary; all text escaped by grader.exports' Markdown rules."""
-        from grader.exports import code_block, md_inline
-
         rows = ["| | Exercise | Test | Points |", "|---|---|---|---|"]
         failures = []
         for ex in self.exercises:
@@ -182,6 +181,16 @@ class CheckReport:
                     failures.append((f"{ex.name}: {t.name}", t.message))
         parts = [f"## grader check — {'all public tests pass' if self.passed else 'not yet'}",
                  "", md_inline(self.summary()), "", *rows]
+        written = [ex for ex in self.exercises if ex.answers]
+        if written:
+            parts += ["", "### Written answers (graded by hand)", ""]
+            for ex in written:
+                missing = [str(a.get("question", "")) for a in ex.answers if not a.get("answered")]
+                found = len(ex.answers) - len(missing)
+                parts.append("- " + md_inline(
+                    f"{ex.name}: {found} of {len(ex.answers)} found"
+                    + (f"; missing: {', '.join(missing)} (answer cell of {ex.name}.ipynb or a "
+                       f"heading with the question id in ANSWERS.md)" if missing else "")))
         if failures and details:
             parts += ["", "### What to fix", ""]
             for title, message in failures:
@@ -669,8 +678,6 @@ def github_annotations(report: CheckReport) -> list[str]:
     Built with grader.exports.workflow_command, which escapes student text so that it stays
     inside its line. GitHub shows 10 of each kind per step: a last ``::notice`` counts the rest.
     """
-    from grader.exports import MAX_ANNOTATIONS, workflow_command
-
     errors, warnings = [], []
     for ex in report.exercises:
         if ex.verdict:
@@ -693,8 +700,6 @@ def _say(text: str, stream: TextIO) -> None:
     """Print; in GitHub Actions with every line break the runner knows made a plain LF first,
     so that no line of the text can start a workflow command."""
     if in_github_actions():
-        from grader.exports import clean_text
-
         text = neutralize_workflow_commands(clean_text(text))
     print(text, file=stream)
 

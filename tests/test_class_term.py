@@ -129,6 +129,8 @@ def test_grader_check_says_where_each_answer_was_found_and_which_are_missing(tmp
     assert "[found]   neuron-bias: in ANSWERS.md (heading neuron-bias)" in text
     assert "[missing] neuron-stability: write it in the answer cell of neuron.ipynb or " \
            "under a '## neuron-stability' heading in ANSWERS.md" in text
+    assert "- neuron: 1 of 3 found; missing: neuron\\-nonlinearity, neuron\\-stability" in \
+        report.to_markdown()                              # the GitHub step summary
     # the public-only result (for CI) scores the public tests alone
     assert report.result.max_score == sum(t.max_points for t in report.exercises[0].tests)
 
