@@ -259,3 +259,17 @@ def test_correct_variant_gets_full_marks(style, variant_results):
     assert exercise.status == "graded" and lost_points == [], lost_points
     earned = sum(t.points for t in exercise.tests)  # manual questions are graded by hand
     assert earned == sum(t.max_points for t in exercise.tests) > 0
+
+
+# ---- partial credit names the metric that fell short, its value and target, nothing else ------
+@pytest.mark.slow
+def test_partial_credit_names_only_the_metric_that_fell_short(tmp_path):
+    source = variant_of("circles", ('        solver="lbfgs",\n', '        solver="adam",\n'),
+                        ("        max_iter=2000,\n", "        max_iter=600,\n"))
+    tests = graded(tmp_path / "s", {"circles": source})  # adam stops early: ~0.93 accuracy
+    partial = {name: t.message for name, t in tests.items() if t.outcome == "partial"}
+    assert partial, {name: t.message for name, t in tests.items()}
+    for name, message in partial.items():
+        assert re.fullmatch(r"Partial credit: \d+% of the points: (\w+) is \d\.\d{3}, full "
+                            r"credit from \d\.\d{3}\.", message), (name, message)
+    assert "best_accuracy" not in partial.get("test_fit_mlp_fits_the_circles", "")
