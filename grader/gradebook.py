@@ -501,7 +501,7 @@ def drilldown_table(rows: list[Row]) -> list[list[str]]:
         for loss in stat["lost"]:
             table.append([spreadsheet_safe(stat["id"]), spreadsheet_safe(stat["exercise"]),
                           spreadsheet_safe(stat["name"]), spreadsheet_safe(loss["student"]),
-                          loss["outcome"], format_score(loss["points"]),
+                          spreadsheet_safe(loss["outcome"]), format_score(loss["points"]),
                           format_score(loss["max_points"]),
                           spreadsheet_safe(" ".join(loss["message"].split()))])
     return table

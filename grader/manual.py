@@ -28,7 +28,8 @@ PLACEHOLDER = "_Write your answer here._"
 MAX_ANSWER_CHARS = 20_000
 ANSWERS_FILES = ("answers.md", "answers.markdown", "answers.txt")
 MAX_ANSWERS_FILE_BYTES = 2 << 20
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
+_HEADING = re.compile(r"(#{1,6})[ \t]+(.*)")       # matched on short lines only, see below
+MAX_HEADING_CHARS = 300
 
 
 class ManualGradesError(ValueError):
@@ -239,9 +240,10 @@ def parse_answers_file(path: Path, ids: list[str]) -> dict[str, str]:
     for line in text.splitlines():
         if line.lstrip().startswith(("```", "~~~")):
             in_fence = not in_fence
-        heading = None if in_fence else _HEADING.match(line)
+        heading = None if in_fence or len(line) > MAX_HEADING_CHARS else _HEADING.fullmatch(line)
         if heading:
-            level, title = len(heading[1]), heading[2].replace("`", "").replace("*", "")
+            level = len(heading[1])
+            title = heading[2].rstrip(" \t#").replace("`", "").replace("*", "")
             qid = next((q for q, pat in patterns.items() if pat.search(title)), None)
             if qid is not None or current is None or level <= current[1]:
                 close()

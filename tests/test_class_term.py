@@ -65,6 +65,19 @@ def test_answers_md_one_heading_per_question(tmp_path):
     assert got["perceptron-beyond"] == "<b>bold</b> & more"   # kept as text; escaped on output
 
 
+def test_a_hostile_answers_file_is_read_in_bounded_time(tmp_path):
+    """The trusted process reads ANSWERS.md: no regex backtracking on a megabyte of '#'."""
+    import time
+
+    path = tmp_path / "ANSWERS.md"
+    path.write_text("# " + "#" * 1_000_000 + "x\n## neuron-bias\n\x1b[31mok\u202e\n")
+    started = time.monotonic()
+    got = manual.parse_answers_file(path, NEURON_Q)
+    assert time.monotonic() - started < 5
+    # the escape sequence is removed, the bidi override replaced (grader.safe_text)
+    assert got == {"neuron-bias": "ok\ufffd"}
+
+
 def test_answers_come_from_the_notebook_even_when_the_code_is_the_py(tmp_path):
     builder = load_builder()
     sub = tmp_path / "alice"
