@@ -12,7 +12,8 @@
 
 Exit status: 0 when the job completed (whatever the score), 1 when ``--fail-under`` is not
 met or ``generate --check`` finds drift, 2 for usage errors and unreadable input, 3 when the
-grader itself failed.
+grader itself failed (``grade`` still writes result.json and the report for every exercise the
+fault did not touch; the others are marked as not graded).
 """
 from __future__ import annotations
 
