@@ -241,7 +241,17 @@ def apply_class_grades(results: Path, grades: Path | None, finalise: bool = Fals
     """Apply ``grades`` (and/or finalise) to every result in ``results``, then rewrite the
     reports, gradebook.csv and summary.html. Returns what was done, for the command's output.
     Raises GradesError (nothing written) when the file has a problem."""
+    from grader.batch import UsageError, locked
+
     results = Path(results)
+    try:
+        with locked(results):      # never while a batch writes into the same folder
+            return _apply(results, grades, finalise)
+    except UsageError as exc:
+        raise GradesError(str(exc)) from None
+
+
+def _apply(results: Path, grades: Path | None, finalise: bool) -> dict[str, Any]:
     students = load_results(results)
     errors = {r.id for r in gradebook.collect([results]) if r.result is None}
     rows = read_class_grades(grades) if grades is not None else []

@@ -69,6 +69,7 @@ class Submission:
     kind: str              # "folder", "zip" or "git"
     ref: str | None = None  # git only: the commit, branch or tag given after '@'
     warnings: tuple[str, ...] = ()   # e.g. the same student as a folder and a zip
+    name: str = ""         # the entry's own name ("Zoë Ünal (late)"), before safe_id
 
 
 def safe_id(name: str) -> str:
@@ -182,8 +183,8 @@ def discover(source: Path, *, exclude: Iterable[Path] = ()) -> tuple[list[Submis
     # the file system lists entries in: every machine of a sharded batch derives the same ids
     entries.sort(key=lambda e: (safe_id(e[0]).lower(), e[0], e[1], e[3] or ""))
     ids = assign_ids([e[0] for e in entries])
-    subs = [Submission(i, src, kind, ref, tuple(warnings.get(src, ())))
-            for i, (_, src, kind, ref) in zip(ids, entries)]
+    subs = [Submission(i, src, kind, ref, tuple(warnings.get(src, ())), name)
+            for i, (name, src, kind, ref) in zip(ids, entries)]
     return sorted(subs, key=lambda s: s.id), ignored
 
 
@@ -395,7 +396,8 @@ class Runner:
         folder.mkdir(parents=True, exist_ok=True)
         clone_root = None
         try:
-            info = {"source": redact(sub.source), "kind": sub.kind}
+            info = {"source": redact(sub.source), "kind": sub.kind,
+                    "name": redact(sub.name)}
             if sub.warnings:
                 info["warnings"] = list(sub.warnings)
             target = Path(sub.source)

@@ -313,6 +313,15 @@ def test_a_bad_grades_file_changes_nothing_and_says_why(results, tmp_path, text,
     assert not (results / "gradebook.csv").exists()
 
 
+def test_grades_are_not_applied_while_a_batch_writes_there(results, tmp_path):
+    grades = tmp_path / "grades.csv"
+    grades.write_text("student,question,points\nann,neuron-bias,1\n")
+    with batch.locked(results):
+        with pytest.raises(answers.GradesError, match="another batch is writing there"):
+            answers.apply_class_grades(results, grades)
+    assert answers.apply_class_grades(results, grades)["applied"] == 1
+
+
 def test_yaml_grades_file_and_empty_points_are_skipped(results, tmp_path):
     grades = tmp_path / "grades.yaml"
     grades.write_text("grades:\n  - {student: ann, question: neuron-bias, points: 1.5}\n"
@@ -364,6 +373,8 @@ def test_term_batch_one_row_per_student_same_maximum(term):
     for sid, files in expected["files"].items():
         assert (book[sid]["neuron_file"], book[sid]["perceptron_file"]) == files
     assert "ignored carol.zip" in book["carol"]["note"]
+    source = json.loads((out / "carol" / "source.json").read_text())
+    assert source["name"] == "carol" and "carol.zip" in source["warnings"][0]
     dave = Result.read(out / "dave" / "result.json")
     assert [ex.status for ex in dave.exercises] == ["not_attempted", "not_attempted"]
     frank = Result.read(out / "frank" / "result.json").exercise("neuron")
