@@ -478,3 +478,17 @@ def test_suite_that_cannot_be_imported_costs_its_exercise_only_and_logs_no_sourc
     assert all(t.outcome == "passed" for t in neuron.values())
     assert result.exercise("perceptron").status == "error"
     assert (out / "report.html").is_file()
+
+
+def test_hostile_file_names_listed_in_a_reason_are_cleaned(tmp_path):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    for raw in (b"nevron\xff.py", b"neur\x1b[31mon\xe2\x80\xae.txt", b"notes\x07\x7fx.md"):
+        (folder / os.fsdecode(raw)).write_text("x = 1\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["grade", str(folder), "--exercise", "neuron", "--out", str(out)]) == 0
+    result = assert_clean_result(out)
+    ex = result.exercise("neuron")
+    assert ex.status == "missing" and "nevron" in ex.located_because
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert UNSAFE.findall(page) == [] and "nevron" in page
