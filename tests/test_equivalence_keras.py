@@ -290,3 +290,23 @@ def test_circles_grid_layouts():
     xx, yy = np.meshgrid(a, a)
     assert grid_layout(xx, xx.copy()) is None
     assert grid_layout(*np.mgrid[0:1:5j, -1:2:5j]) == "ij"
+
+
+def test_what_is_not_a_keras_model_reads_as_a_sentence():
+    class Odd:                      # a layer whose config is not what Keras would send
+        _type_name = "student.Odd"
+
+        def get_config(self):
+            return {"units": "many", "activation": object()}
+
+    class FakeModel:
+        _type_name = "keras.src.models.sequential.Sequential"
+        layers = [Odd()]
+
+    for returned in (None, {"layers": 3}, 42):
+        with pytest.raises(CheckFailed, match="did not return a Keras model"):
+            read_model(returned, "build_model()")
+    reading = read_model(FakeModel(), "build_model()")
+    assert reading.dense == [] and reading.extras == ["Odd"] and not reading.subclassed
+    with pytest.raises(CheckFailed, match="did not return a Keras model"):
+        probe(np.zeros(3), (784,), "build_model()")

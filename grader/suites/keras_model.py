@@ -144,9 +144,7 @@ def read_model(model: Any, call: str) -> ModelReading:
     def layers_of(obj: Any) -> list | None:
         try:
             value = obj.layers
-        except (AttributeError, TypeError):
-            return None
-        except StudentError:
+        except (AttributeError, TypeError, StudentError):
             return None
         return list(value) if isinstance(value, (list, tuple)) else None
 
@@ -163,6 +161,8 @@ def read_model(model: Any, call: str) -> ModelReading:
                 raise CheckFailed(f"{call}: the model has more than {MAX_LAYERS} layers (or "
                                   f"models nested more than {MAX_DEPTH} deep)")
             kind = type_name(layer)
+            if kind in IDENTITY_AT_INFERENCE or kind in RESHAPING:
+                continue
             if layers_of(layer) is not None:           # a model inside the model
                 reading.nested = True
                 walk(layer, depth + 1)
@@ -173,11 +173,10 @@ def read_model(model: Any, call: str) -> ModelReading:
                 config = None
             if not isinstance(config, dict):
                 config = {}
-            if kind in IDENTITY_AT_INFERENCE or kind in RESHAPING:
-                continue
-            if "units" in config and kind != "InputLayer":
+            units = config.get("units")
+            if isinstance(units, int) and not isinstance(units, bool):
                 reading.dense_layers.append(layer)
-                reading.dense.append([int(config["units"]),
+                reading.dense.append([units,
                                       canonical(_serialised_name(config.get("activation")))])
                 state["open"] = True
                 continue
