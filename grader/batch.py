@@ -768,6 +768,11 @@ def run(args: argparse.Namespace) -> int:
           f"{shard_text} — {counts or 'none'}{mean}; graded now {len(outcomes)}"
           f"{f' ({failed} failed)' if failed else ''}, kept {len(done)}")
     print(f"gradebook: {csv_path}\nsummary: {html_path}")
+    pending = sum(r.pending or 0 for r in rows)
+    if pending:
+        print(f"written answers to grade: {pending:g} point(s) — `grader answers {args.out}` "
+              f"shows them side by side, `grader grades apply {args.out} answers.csv` records "
+              f"the points (docs/INSTRUCTORS.md)")
     return EXIT_OK
 
 
