@@ -249,8 +249,9 @@ def _code_of(path: Path) -> str | None:
 
 
 def _functions(source: str) -> dict[str, bool] | None:
-    """Every function (``f``, ``Class.method``) -> whether its body still raises
-    NotImplementedError at its top level (the stub's body)."""
+    """Every function (``f``, ``Class.method``) -> whether its body is still the stub's: nothing
+    but a docstring, ``pass``/``...`` and ``raise NotImplementedError(...)``. A body with any
+    other statement is an attempt, even if a ``raise NotImplementedError`` is left in it."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -263,10 +264,16 @@ def _functions(source: str) -> dict[str, bool] | None:
         exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
         return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
 
+    def filler(stmt: ast.stmt) -> bool:      # docstring, pass, ...
+        return isinstance(stmt, ast.Pass) or (
+            isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+            and (isinstance(stmt.value.value, str) or stmt.value.value is Ellipsis))
+
     def visit(body: list[ast.stmt], prefix: str) -> None:
         for node in body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                out[prefix + node.name] = any(raises_nie(s) for s in node.body)
+                code = [stmt for stmt in node.body if not filler(stmt)]
+                out[prefix + node.name] = bool(code) and all(raises_nie(st) for st in code)
             elif isinstance(node, ast.ClassDef):
                 visit(node.body, f"{prefix}{node.name}.")
 

@@ -198,6 +198,10 @@ def test_untouched_stubs_are_not_attempted_and_one_function_is_an_attempt(tmp_pa
     (tmp_path / "neuron.py").write_text(head + "def relu(z):" + relu + tail[body_end:])
     assert locate(tmp_path, "neuron").attempted
     assert not untouched_functions(SOLUTIONS / "perceptron.py", "perceptron")
+    # code written above a raise that was left in is an attempt too
+    (tmp_path / "neuron.py").write_text(stub.replace(
+        "    raise NotImplementedError(", "    z = abs(z)\n    raise NotImplementedError("))
+    assert locate(tmp_path, "neuron").attempted
 
 
 def test_the_class_folder_has_one_row_per_student(tmp_path):
