@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -248,21 +249,44 @@ def test_partial_credit_names_only_the_metric_its_value_and_target():
 VARIANTS = sorted(p.name for p in VARIANTS_DIR.glob("attrition_*") if p.is_dir())
 
 
+def variant_file(name: str) -> Path:
+    """The variant's attrition.py, or its attrition.ipynb."""
+    found = [p for p in (VARIANTS_DIR / name / "attrition.py",
+                         VARIANTS_DIR / name / "attrition.ipynb") if p.is_file()]
+    assert len(found) == 1, f"{name}: expected attrition.py or attrition.ipynb"
+    return found[0]
+
+
 def test_there_are_tutorial_style_variants():
     assert len(VARIANTS) >= 3, VARIANTS
     for name in VARIANTS:
-        source = (VARIANTS_DIR / name / "attrition.py").read_text(encoding="utf-8")
+        source = variant_file(name).read_text(encoding="utf-8")
         assert "NotImplementedError" not in source
+    assert any(variant_file(name).suffix == ".ipynb" for name in VARIANTS)
+
+
+@pytest.fixture(scope="module")
+def ibm_csv_text(ibm) -> str:
+    """IBM's file as a student keeps it next to their work (here: the rebuilt table)."""
+    return ibm.to_csv(index=False, lineterminator="\n")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_tutorial_style_submission_scores_full_marks(variant):
+def test_tutorial_style_submission_scores_full_marks(variant, ibm_csv_text, tmp_path):
+    """Each is graded with a copy of IBM's CSV in the submission, as students keep it: the
+    notebook variant reads it at the top and derives its column lists from it."""
     from grader.grading import grade
 
-    result = grade(VARIANTS_DIR / variant, exercises=["attrition"])
+    submission = tmp_path / variant
+    shutil.copytree(VARIANTS_DIR / variant, submission)
+    (submission / IBM_NAME).write_text(ibm_csv_text, encoding="utf-8")
+    result = grade(submission, exercises=["attrition"])
     graded = result.exercise("attrition")
     assert graded.status == "graded", graded.message
     lost = [(t.id, t.points, t.max_points, t.message) for t in graded.tests
             if t.points < t.max_points]
-    assert lost == [] and graded.score == graded.max_score > 0, lost
+    # full marks on the tests; a notebook's written answers wait for a hand grader
+    earned = sum(t.points for t in graded.tests)
+    assert lost == [] and earned == sum(t.max_points for t in graded.tests) > 0, lost
+    assert graded.score == earned

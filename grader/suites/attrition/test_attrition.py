@@ -117,6 +117,7 @@ def test_preprocess_scales_and_one_hot_encodes(student_features, attrition):
     """preprocess() scales the numeric columns and one-hot encodes the text columns"""
     X_train, _ = student_features.get()
     call = "preprocess(train_df, test_df)"
+    expect_true(X_train.size > 0, f"{call}: X_train has no feature columns at all")
     largest = float(np.max(np.abs(X_train)))
     expect_true(largest <= 10,
                 f"{call}: X_train holds values as large as {largest:.4g}; numeric columns "
