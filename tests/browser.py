@@ -1,30 +1,33 @@
-"""Headless Chromium for tests of rendered HTML, with no Python dependencies beyond stdlib.
+"""Headless Chromium for tests of rendered HTML, driven by Selenium and the system's chromedriver.
 
-Chromium is driven through the DevTools protocol over ``--remote-debugging-pipe``: commands are
-JSON objects separated by NUL bytes, written to the browser's fd 3, answers read from its fd 4.
-That gives what a WebDriver would (console messages, uncaught exceptions, every network
-request, screenshots, print-to-PDF) without selenium or a websocket client.
+Selenium (the ``test`` extra) starts ``chromedriver`` (``/usr/bin/chromedriver`` from the
+distribution's chromium-driver package, or $CHROMEDRIVER) with headless Chromium. What a test
+needs comes from the driver's logs and its DevTools bridge:
+
+- console errors, uncaught exceptions and failed loads: the ``browser`` log
+  (``goog:loggingPrefs``), level SEVERE;
+- every request a page made, and its navigations: the ``performance`` log (DevTools
+  ``Network.*`` and ``Page.*`` events);
+- screenshots and PDFs: ``Page.captureScreenshot`` / ``Page.printToPDF`` through
+  ``driver.execute_cdp_cmd``.
 
 Usage::
 
-    with Chromium() as browser:
+    with chromium_or_skip() as browser:
         page = browser.load(path_to_html)
         assert not page.errors, page.errors
+        assert all(u.startswith("file://") for u in page.requests)
         browser.screenshot(tmp_path / "page.png")
 
-``Chromium()`` raises :class:`ChromiumUnavailable` when no browser is installed; tests turn that
-into a skip with :func:`chromium_or_skip`.
+``Chromium()`` raises :class:`ChromiumUnavailable` when Selenium, the browser or the driver is
+missing; tests turn that into a skip with :func:`chromium_or_skip`.
 """
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import os
-import select
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -32,20 +35,21 @@ from pathlib import Path
 from typing import Any
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+DRIVERS = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
-    "--remote-debugging-pipe",
+    "--disable-dev-shm-usage",
 )
 
 
 class ChromiumUnavailable(RuntimeError):
-    """No Chromium/Chrome binary on this machine (set CHROMIUM to its path)."""
+    """No Chromium/Chrome, chromedriver or Selenium on this machine."""
 
 
 class DevToolsError(RuntimeError):
-    """The browser answered a command with an error, closed the pipe, or timed out."""
+    """The browser answered a command with an error, or a page could not be opened."""
 
 
 def find_chromium() -> str | None:
@@ -58,6 +62,17 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+def find_chromedriver() -> str | None:
+    """The driver: $CHROMEDRIVER if set, else the distribution's, else one on PATH."""
+    explicit = os.environ.get("CHROMEDRIVER")
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    for path in DRIVERS:
+        if Path(path).exists():
+            return path
+    return shutil.which("chromedriver")
 
 
 def chromium_or_skip():
@@ -76,6 +91,7 @@ class PageLoad:
     url: str
     console: list[dict[str, str]] = field(default_factory=list)   # {"level", "text", "source"}
     requests: list[str] = field(default_factory=list)             # every URL the page fetched
+    navigations: list[str] = field(default_factory=list)          # frames navigated to (URLs)
 
     @property
     def errors(self) -> list[str]:
@@ -83,145 +99,117 @@ class PageLoad:
         return [f"{m['source']}: {m['text']}" for m in self.console if m["level"] == "error"]
 
 
-_LAUNCHER = (
-    "import os, sys\n"
-    "r, w = int(sys.argv[1]), int(sys.argv[2])\n"
-    "os.dup2(r, 3); os.dup2(w, 4); os.close(r); os.close(w)\n"
-    "os.execv(sys.argv[3], sys.argv[3:])\n"
-)
-
-
-def _above_4(fd: int) -> int:
-    """``fd`` moved to a number of 10 or more (the original is closed)."""
-    moved = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
-    os.close(fd)
-    return moved
+_LEVELS = {"SEVERE": "error", "WARNING": "warning", "INFO": "info", "DEBUG": "debug"}
 
 
 class Chromium:
-    """One headless browser process with one page (tab); close it with ``close()`` or ``with``."""
+    """One headless browser with one page; close it with ``close()`` or ``with``."""
 
     def __init__(self, binary: str | None = None, *, width: int = 1280, height: int = 900,
                  timeout: float = 30.0):
+        try:
+            from selenium import webdriver
+            from selenium.common.exceptions import WebDriverException
+        except ImportError:
+            raise ChromiumUnavailable("selenium is not installed (pip install -e '.[test]')"
+                                      ) from None
         self.binary = binary or find_chromium()
         if not self.binary:
             raise ChromiumUnavailable(
                 "headless Chromium is not installed (apt-get install chromium, or set CHROMIUM)")
+        driver_path = find_chromedriver()
+        if not driver_path:
+            raise ChromiumUnavailable("chromedriver is not installed (apt-get install "
+                                      "chromium-driver, or set CHROMEDRIVER)")
         self.timeout = timeout
         self.width, self.height = width, height
         self._profile = tempfile.mkdtemp(prefix="grader-chromium-")
-        self._log = tempfile.TemporaryFile()  # the browser's stderr; a pipe nobody reads would fill up
-        to_browser_r, self._to_browser = os.pipe()
-        self._from_browser, from_browser_w = os.pipe()
-        # The child's ends must not already be fds 3 or 4, or the shell's moves below clash.
-        to_browser_r, from_browser_w = (_above_4(fd) for fd in (to_browser_r, from_browser_w))
-        # The browser expects the pipe on fds 3 and 4 exactly. A tiny Python launcher moves them
-        # there and execs the browser (dash cannot redirect fds above 9; preexec_fn is unsafe
-        # with threads).
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", _LAUNCHER, str(to_browser_r), str(from_browser_w),
-             self.binary, *FLAGS, f"--user-data-dir={self._profile}",
-             f"--window-size={width},{height}", "about:blank"],
-            pass_fds=(to_browser_r, from_browser_w),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
-        )
-        os.close(to_browser_r)
-        os.close(from_browser_w)
-        self._buffer = b""
-        self._next_id = 0
-        self._events: list[dict[str, Any]] = []
+        self._log = tempfile.NamedTemporaryFile(prefix="chromedriver-", suffix=".log")
+        options = webdriver.ChromeOptions()
+        options.binary_location = self.binary
+        for flag in FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={self._profile}")
+        options.add_argument(f"--window-size={width},{height}")
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+        options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True,
+                                                             "enablePage": True})
+        service = webdriver.ChromeService(executable_path=driver_path,
+                                          log_output=self._log.name)
         try:
-            target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
-            self._session = self._send("Target.attachToTarget",
-                                       {"targetId": target, "flatten": True})["sessionId"]
-            for domain in ("Page", "Runtime", "Log", "Network"):
-                self.send(f"{domain}.enable")
+            self.driver = webdriver.Chrome(options=options, service=service)
+        except WebDriverException as exc:
+            shutil.rmtree(self._profile, ignore_errors=True)
+            raise ChromiumUnavailable(f"chromedriver could not start Chromium: "
+                                      f"{str(exc).splitlines()[0]}") from None
+        self._WebDriverException = WebDriverException
+        self._events: list[dict[str, Any]] = []   # DevTools events of the last load
+        try:
+            self.driver.set_page_load_timeout(timeout)
+            self.driver.set_script_timeout(timeout)
             # Headless windows have a minimum width; the emulated viewport is exact.
             self.send("Emulation.setDeviceMetricsOverride",
-                      {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+                      {"width": width, "height": height, "deviceScaleFactor": 1,
+                       "mobile": False})
+            self.send("Network.enable")
         except BaseException:
             self.close()
             raise
 
-    # ---- protocol ------------------------------------------------------------------------
-    def _send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
-        self._next_id += 1
-        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        wanted = self._next_id
-        deadline = time.monotonic() + self.timeout
-        while True:
-            msg = self._read(deadline, f"answer to {method}")
-            if msg.get("id") == wanted:
-                if "error" in msg:
-                    raise DevToolsError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            if "method" in msg:
-                self._events.append(msg)
-
+    # ---- DevTools through the driver -------------------------------------------------------
     def send(self, method: str, params: dict | None = None) -> dict:
         """Send one DevTools command to the page and return its result."""
-        return self._send(method, params, self._session)
+        try:
+            return self.driver.execute_cdp_cmd(method, params or {}) or {}
+        except self._WebDriverException as exc:
+            raise DevToolsError(f"{method}: {str(exc).splitlines()[0]}") from None
 
-    def _read(self, deadline: float, waiting_for: str) -> dict:
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise DevToolsError(f"timed out waiting for {waiting_for}")
-            ready, _, _ = select.select([self._from_browser], [], [], left)
-            if ready:
-                chunk = os.read(self._from_browser, 1 << 20)
-                if not chunk:
-                    raise DevToolsError(f"the browser exited while waiting for {waiting_for}:\n"
-                                        + self.stderr_tail())
-                self._buffer += chunk
-        raw, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(raw)
+    def _drain(self) -> tuple[list[dict], list[dict]]:
+        """(browser log entries, DevTools events) since the last call."""
+        console = self.driver.get_log("browser")
+        events = []
+        for entry in self.driver.get_log("performance"):
+            try:
+                message = json.loads(entry["message"])["message"]
+            except (KeyError, ValueError, TypeError):
+                continue
+            events.append({"method": message.get("method", ""),
+                           "params": message.get("params", {})})
+        return console, events
 
-    def _wait_event(self, method: str) -> None:
-        deadline = time.monotonic() + self.timeout
-        while not any(e["method"] == method for e in self._events):
-            msg = self._read(deadline, method)
-            if "method" in msg:
-                self._events.append(msg)
-
-    # ---- pages ---------------------------------------------------------------------------
+    # ---- pages -----------------------------------------------------------------------------
     def load(self, target: str | os.PathLike, *, settle: float = 0.2) -> PageLoad:
         """Open a file path or URL, wait for its load event, and report what happened."""
-        url = target if isinstance(target, str) and "://" in target else Path(target).resolve().as_uri()
-        self._events.clear()
-        result = self.send("Page.navigate", {"url": url})
-        if result.get("errorText"):
-            raise DevToolsError(f"could not open {url}: {result['errorText']}")
-        self._wait_event("Page.loadEventFired")
+        url = (target if isinstance(target, str) and "://" in target
+               else Path(target).resolve().as_uri())
+        self._drain()   # forget what earlier pages logged
+        try:
+            self.driver.get(url)
+        except self._WebDriverException as exc:
+            raise DevToolsError(f"could not open {url}: {str(exc).splitlines()[0]}") from None
         self.evaluate("new Promise(r => requestAnimationFrame(() => r(1)))")
         time.sleep(settle)  # late console messages (timers) arrive here
-        self.evaluate("1")  # drains events that arrived during the pause
-        return self._page_load(url)
+        console, self._events = self._drain()
+        return self._page_load(url, console, self._events)
 
-    def _page_load(self, url: str) -> PageLoad:
+    @staticmethod
+    def _page_load(url: str, console: list[dict], events: list[dict]) -> PageLoad:
         page = PageLoad(url)
-        for event in self._events:
-            method, params = event["method"], event.get("params", {})
-            if method == "Runtime.consoleAPICalled":
-                text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
-                level = "error" if params.get("type") in ("error", "assert") else params.get("type", "log")
-                page.console.append({"level": level, "text": text, "source": "console"})
-            elif method == "Runtime.exceptionThrown":
-                details = params.get("exceptionDetails", {})
-                text = details.get("exception", {}).get("description") or details.get("text", "")
-                page.console.append({"level": "error", "text": text, "source": "exception"})
-            elif method == "Log.entryAdded":
-                entry = params.get("entry", {})
-                page.console.append({"level": entry.get("level", "info"), "text": entry.get("text", ""),
-                                     "source": entry.get("source", "log")})
-            elif method == "Network.requestWillBeSent":
+        for entry in console:
+            source = str(entry.get("source", "console")).replace("console-api", "console")
+            page.console.append({"level": _LEVELS.get(entry.get("level", ""), "info"),
+                                 "text": str(entry.get("message", "")), "source": source})
+        for event in events:
+            method, params = event["method"], event["params"]
+            if method == "Network.requestWillBeSent":
                 page.requests.append(params.get("request", {}).get("url", ""))
-            elif method == "Network.loadingFailed":
+            elif method == "Network.loadingFailed" and not any(
+                    m["source"] == "network" for m in page.console):
                 page.console.append({"level": "error", "source": "network",
-                                     "text": f"{params.get('errorText', 'failed')} ({params.get('type', '')})"})
+                                     "text": f"{params.get('errorText', 'failed')} "
+                                             f"({params.get('type', '')})"})
+            elif method == "Page.frameNavigated":
+                page.navigations.append(params.get("frame", {}).get("url", ""))
         return page
 
     def evaluate(self, expression: str) -> Any:
@@ -258,29 +246,26 @@ class Chromium:
         return path
 
     def stderr_tail(self, chars: int = 2000) -> str:
-        """The end of what the browser wrote to stderr, for error messages."""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")[-chars:]
+        """The end of chromedriver's log, for error messages."""
+        try:
+            return Path(self._log.name).read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
 
-    # ---- lifetime ------------------------------------------------------------------------
+    # ---- lifetime --------------------------------------------------------------------------
     def close(self) -> None:
-        if self._proc.poll() is None:
+        driver = getattr(self, "driver", None)
+        if driver is not None:
             try:
-                self._send("Browser.close")
-            except (DevToolsError, OSError, AttributeError):
+                driver.quit()
+            except Exception:  # noqa: BLE001 - closing must not mask a test's own failure
                 pass
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        for fd in (self._to_browser, self._from_browser):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self._log.close()
+            self.driver = None
         shutil.rmtree(self._profile, ignore_errors=True)
+        try:
+            self._log.close()
+        except OSError:
+            pass
 
     def __enter__(self) -> "Chromium":
         return self
