@@ -39,6 +39,7 @@ GRADEBOOK_NAME = "gradebook.csv"
 SUMMARY_NAME = "summary.html"
 SUMMARY_TEMPLATE = "summary.html.j2"
 DRILLDOWN_NAME = "test_failures.csv"   # per test, who lost points and why
+SIMILARITY_NAME = "similarity.html"    # grader/similarity.py: evidence for a human
 
 # Row statuses, from best to worst.
 #   graded         every exercise was found and its suite ran (whatever the score)
@@ -46,7 +47,8 @@ DRILLDOWN_NAME = "test_failures.csv"   # per test, who lost points and why
 #   not_attempted  files were found, but every one is still the untouched stub
 #   empty          no exercise was found at all
 #   error          grading this submission failed (see error.txt): no scores
-ROW_STATUSES = ("graded", "incomplete", "not_attempted", "empty", "error")
+#   no_submission  on the roster (grader/roster.py), but nothing was handed in
+ROW_STATUSES = ("graded", "incomplete", "not_attempted", "empty", "error", "no_submission")
 # exercise statuses whose suites did not run: left out of the per-test statistics
 NOT_RUN = ("missing", "not_attempted", "error")
 
@@ -80,6 +82,8 @@ class Row:
     written: float | None = None                 # points of graded written answers
     pending: float | None = None                 # written points not graded yet
     warnings: list[str] = field(default_factory=list)   # from the batch (source.json)
+    roster: dict[str, str] = field(default_factory=dict)  # name, email, section, github
+    late: dict[str, Any] = field(default_factory=dict)    # result.json's late block
 
     @property
     def percent(self) -> float | None:
@@ -166,6 +170,10 @@ def _fill(row: Row, result: Result) -> None:
     unanswered = sum(not m.get("answered") for m in manual)
     if unanswered:
         row.note = _join_notes(row.note, f"{unanswered} written answer(s) not found")
+    from grader.late_policy import describe
+
+    row.late = dict(result.late) if isinstance(result.late, dict) else {}
+    row.note = _join_notes(row.note, describe(row.late))
     row.note = _join_notes(row.note, *row.warnings)
 
 
@@ -230,25 +238,46 @@ def spreadsheet_safe(text: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def gradebook_header(exercises: list[str]) -> list[str]:
+ROSTER_COLUMNS = ("name", "email", "section", "github")
+LATE_COLUMNS = ("submitted_at", "deadline", "days_late", "late_penalty")
+
+
+def gradebook_header(exercises: list[str], *, roster: bool = False, late: bool = False
+                     ) -> list[str]:
     """Columns of gradebook.csv. ``auto``: the tests' points; ``written``: points of graded
-    written answers; ``pending``: written points not graded yet (0 once finalised)."""
-    return (["id", *exercises, "auto", "written", "pending", "total", "max", "percent",
+    written answers; ``pending``: written points not graded yet (0 once finalised). With a
+    roster, its columns follow the id; with a deadline, the late columns follow the percent
+    (``late_penalty`` in percent of the total, already taken off ``total``)."""
+    return (["id", *(ROSTER_COLUMNS if roster else ()), *exercises, "auto", "written",
+             "pending", "total", "max", "percent", *(LATE_COLUMNS if late else ()),
              "status", *[f"{name}_file" for name in exercises], "commit", "note"])
+
+
+def _late_cells(late: dict[str, Any]) -> list[str]:
+    if not late:
+        return ["", "", "", ""]
+    return [spreadsheet_safe(late.get("submitted_at") or ""),
+            spreadsheet_safe(late.get("deadline") or ""),
+            format_score(_number(late.get("days_late"))),
+            format_score(_number(late.get("penalty_percent")))]
 
 
 def gradebook_table(rows: list[Row]) -> list[list[str]]:
     """Header and one line per row; scores are blank when the submission has no result."""
     exercises = exercise_columns(rows)
-    table = [[spreadsheet_safe(c) for c in gradebook_header(exercises)]]
+    roster = any(row.roster for row in rows)
+    late = any(row.late for row in rows)
+    table = [[spreadsheet_safe(c) for c in gradebook_header(exercises, roster=roster,
+                                                            late=late)]]
     for row in rows:
         table.append([
             spreadsheet_safe(row.id),
+            *[spreadsheet_safe(row.roster.get(c, "")) for c in ROSTER_COLUMNS if roster],
             *[format_score(row.scores.get(n)) for n in exercises],
             format_score(row.auto), format_score(row.written), format_score(row.pending),
             format_score(row.total), format_score(row.max_total),
-            format_score(row.percent, 2), row.status,
-            *[spreadsheet_safe(row.files.get(n) or "") for n in exercises],
+            format_score(row.percent, 2), *(_late_cells(row.late) if late else ()),
+            row.status, *[spreadsheet_safe(row.files.get(n) or "") for n in exercises],
             spreadsheet_safe(row.commit), spreadsheet_safe(row.note),
         ])
     return table
@@ -412,6 +441,8 @@ def summary_view(rows: list[Row], *, title: str = "Class summary") -> dict[str, 
         "any_written": any(r.result.exercises and any(ex.manual for ex in r.result.exercises)
                            for r in scored),
         "errors": [r for r in table if r["status"] == "error"],
+        "similarity_href": next((SIMILARITY_NAME for folder in {r.path.parent for r in rows}
+                                 if (folder / SIMILARITY_NAME).is_file()), None),
         "any_commit": any(r.commit for r in rows),
     }
 
@@ -476,16 +507,18 @@ def question_stats(rows: list[Row]) -> list[dict[str, Any]]:
                 q = stats.setdefault(str(m.get("question")), {
                     "question": str(m.get("question")), "exercise": str(ex.name),
                     "max_points": format_score(_number(m.get("max_points"))), "n": 0,
-                    "answered": 0, "graded": 0, "points": []})
+                    "answered": 0, "graded": 0, "finalised": 0, "points": []})
                 q["n"] += 1
                 q["answered"] += bool(m.get("answered"))
                 if m.get("points") is not None:
-                    q["graded"] += 1
+                    finalised = bool(m.get("final_reason"))
+                    q["finalised"] += finalised
+                    q["graded"] += not finalised
                     q["points"].append(_number(m.get("points")))
     out = []
     for q in stats.values():
         points = q.pop("points")
-        out.append({**q, "pending": q["n"] - q["graded"],
+        out.append({**q, "pending": q["n"] - q["graded"] - q["finalised"],
                     "mean": format_score(_mean(points), 2) if points else "—"})
     return out
 
@@ -535,6 +568,9 @@ def write_outputs(rows: list[Row], out_dir: str | os.PathLike, *, title: str | N
     test_failures.csv next to them."""
     out_dir = Path(out_dir)
     title = title or f"Class summary — {out_dir.resolve().name}"
+    from grader.roster import with_roster
+
+    rows = with_roster(rows, out_dir)   # roster columns and "no submission" rows, if any
     write_atomic(out_dir / DRILLDOWN_NAME, render_drilldown(rows))
     return (write_gradebook(rows, out_dir / GRADEBOOK_NAME),
             write_summary(rows, out_dir / SUMMARY_NAME, title=title))

@@ -291,6 +291,9 @@ def test_grades_file_applied_without_grading_then_finalised(results):
     after = {r.id: r for r in gradebook.collect(results)}
     assert all(after[i].pending == 0 for i in ("ann", "ben", "cid"))
     assert {i: after[i].max_total for i in maxima} == maxima    # the maximum never moves
+    bias = next(q for q in gradebook.question_stats([r for r in after.values() if r.result])
+                if q["question"] == "neuron-bias")
+    assert (bias["graded"], bias["finalised"], bias["pending"]) == (2, 1, 0)
     entry = Result.read(results / "cid" / "result.json").exercise("neuron").manual[0]
     assert entry["points"] == 0 and "no answer was submitted" in entry["comment"]
 
