@@ -22,6 +22,7 @@ import argparse
 import ast
 import builtins
 import contextlib
+import dataclasses
 import html
 import inspect
 import io
@@ -30,10 +31,13 @@ import math
 import numbers
 import os
 import re
+import shutil
 import symtable
 import sys
 import tempfile
 import textwrap
+import threading
+import time
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,9 +45,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from grader import assignment
-from grader.exports import MAX_ANNOTATIONS, NOT_IMPLEMENTED, code_block, md_inline, \
-    workflow_command
-from grader.safe_text import clean_text
+from grader.exports import MAX_ANNOTATIONS, NOT_IMPLEMENTED, PUBLIC_CHECKS, code_block, \
+    md_inline, workflow_command
+from grader.safe_text import clean_text, short
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
 PUBLIC_MARKER = "public"
@@ -133,33 +137,40 @@ class CheckReport:
         return line
 
     # ---- renderers ---------------------------------------------------------------------
-    def to_text(self, color: bool = False, ascii_only: bool = False) -> str:
-        marks = _ASCII_MARKS if ascii_only else _MARKS
+    def header(self) -> str:
+        return (f"grader check: {self.target} — public checks"
+                + (f" (sandbox: {self.sandbox})" if self.sandbox else ""))
+
+    def footer(self) -> list[str]:
+        return [*self.notes, self.summary(),
+                "Hidden tests also count towards the grade: passing these public checks is "
+                "not the whole score."]
+
+    def exercise_lines(self, ex: ExerciseCheck, color: bool = False, ascii_only: bool = False,
+                       tests: bool = True, width: int = 0) -> list[str]:
+        """One exercise's block: its name, each test (``tests``) or its verdict, answers."""
         paint = _paint if color else (lambda text, _style: text)
+        head = f"{ex.name}" + (f"  ({ex.file})" if ex.file else "")
+        lines = []
+        if ex.verdict:
+            style = "dim" if ex.status == "not_attempted" else "bad"
+            lines.append(f"{head}  {paint(ex.verdict, style)}")
+            lines.extend(_indent(_clip_lines(ex.message), 4))
+        elif tests:
+            lines.append(head)
+            lines += [line for t in ex.tests
+                      for line in test_lines(t, color, ascii_only, width)]
+        lines.extend(ex.answer_lines())
+        return lines
+
+    def to_text(self, color: bool = False, ascii_only: bool = False) -> str:
         width = max((len(f"{_num(t.points)}/{_num(t.max_points)}")
                      for ex in self.exercises for t in ex.tests), default=3)
-        lines = [f"grader check: {self.target} (public tests only"
-                 + (f"; sandbox: {self.sandbox})" if self.sandbox else ")"), ""]
+        lines = [self.header(), ""]
         for ex in self.exercises:
-            head = f"{ex.name}" + (f"  ({ex.file})" if ex.file else "")
-            if ex.verdict:
-                style = "dim" if ex.status == "not_attempted" else "bad"
-                lines.append(f"{head}  {paint(ex.verdict, style)}")
-                lines.extend(_indent(_clip_lines(ex.message), 4))
-            else:
-                lines.append(head)
-                for t in ex.tests:
-                    mark, style = marks[t.outcome]
-                    points = f"{_num(t.points)}/{_num(t.max_points)}"
-                    lines.append(f"  {paint(mark, style)} {points:>{width}}  {t.name}")
-                    if t.outcome != "passed" and t.message:
-                        lines.extend(_indent(_clip_lines(t.message), 6))
-            lines.extend(ex.answer_lines())
+            lines += self.exercise_lines(ex, color, ascii_only, width=width)
             lines.append("")
-        lines.extend(self.notes)
-        lines.append(self.summary())
-        lines.append("Hidden tests also count towards the grade: passing these is not the "
-                     "whole score.")
+        lines += self.footer()
         return "\n".join(lines)
 
     def to_markdown(self, details: bool = True) -> str:
@@ -252,6 +263,18 @@ _ASCII_MARKS = {"passed": ("ok", "good"), "partial": ("~~", "warn"), "failed": (
 _STYLES = {"good": "32", "bad": "31", "warn": "33", "dim": "2"}
 
 
+def test_lines(t, color: bool = False, ascii_only: bool = False, width: int = 0) -> list[str]:
+    """A test's row (mark, points, title) and, unless it passed, its message."""
+    mark, style = (_ASCII_MARKS if ascii_only else _MARKS).get(t.outcome, ("?", "bad"))
+    if color:
+        mark = _paint(mark, style)
+    points = f"{_num(t.points)}/{_num(t.max_points)}"
+    lines = [f"  {mark} {points:>{width}}  {t.name}"]
+    if t.outcome != "passed" and t.message:
+        lines.extend(_indent(_clip_lines(t.message), 6))
+    return lines
+
+
 def _paint(text: str, style: str) -> str:
     return f"\033[{_STYLES[style]}m{text}\033[0m"
 
@@ -291,9 +314,23 @@ def _exercise_check(ex) -> ExerciseCheck:
     return ExerciseCheck(ex.name, "checked", ex.file, "", tests, answers)
 
 
+# Where a traceback says the student's file is: the worker's copy of the submission, mounted
+# at grader.sandbox.SANDBOX_STUDENT_ROOT under bubblewrap, or a temporary copy
+# (grader.proxy: grader-<exercise>-XXXX) elsewhere.
+_WORKER_COPY = re.compile(r'(File "|^\s*File )(?:/tmp/submission|[^"\n]*?[/\\]grader-[a-z_]+-'
+                          r'[A-Za-z0-9_]+)[/\\]', re.MULTILINE)
+
+
+def student_paths(text: str, root: str) -> str:
+    """A traceback's paths into the worker's copy, as the student's own: ``root`` (the
+    submission folder, with a trailing separator) or relative paths."""
+    return _WORKER_COPY.sub(lambda m: m.group(1) + root, text) if text else text
+
+
 def run_public_tests(submission: str | os.PathLike, exercises: Iterable[str] | None = None,
                      sandbox: str | None = None, target: str | None = None,
-                     log: TextIO | None = None, out: Path | None = None) -> CheckReport:
+                     log: TextIO | None = None, out: Path | None = None,
+                     observers: Iterable[object] = ()) -> CheckReport:
     """Run the public tests of ``exercises`` (default: all) on ``submission``, as grading would.
 
     Raises what grade() raises for an unreadable submission (SubmissionError) or a broken
@@ -308,12 +345,18 @@ def run_public_tests(submission: str | os.PathLike, exercises: Iterable[str] | N
     with contextlib.redirect_stderr(diagnostics):
         result = grade(submission, exercises=names, sandbox=sandbox, artifacts=out,
                        hide=[out.resolve()] if out is not None else (),
-                       markers=PUBLIC_MARKER)
+                       markers=PUBLIC_MARKER, observers=list(observers))
+    result.scope = PUBLIC_CHECKS        # result.json, report title, summary: never a grade
     if log is not None:
         log.write(diagnostics.getvalue())
+    root = Path(submission).resolve()
+    shown_root = str(root) + os.sep if root.is_dir() else ""
     for ex in result.exercises:
         # a missing or unloadable file records every test, hidden ones too: keep the public
         ex.tests = [t for t in ex.tests if t.public]
+        ex.message = student_paths(ex.message, shown_root)
+        for t in ex.tests:
+            t.message = student_paths(t.message, shown_root)
     checks = [_exercise_check(ex) for ex in result.exercises]
     for ex in result.exercises:
         # where the written answers are is shown (ExerciseCheck.answers); the public-only
@@ -749,21 +792,177 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _resolve_arguments(args: argparse.Namespace) -> tuple[list[str] | None, str]:
-    """EXERCISE and PATH are both optional: a lone argument that is no exercise is the PATH."""
+    """EXERCISE and PATH are both optional: a lone argument that is no exercise is the PATH,
+    unless no such path exists and it reads like a misspelt exercise name."""
     exercise, path = args.exercise, args.path
     if exercise is not None and exercise not in assignment.EXERCISE_NAMES:
-        if path is not None:
-            raise ValueError(f"unknown exercise {exercise!r}; choose from: "
-                             f"{', '.join(assignment.EXERCISE_NAMES)}")
+        looks_like_path = any(c in exercise for c in "/\\.") or Path(exercise).exists()
+        guess = did_you_mean(exercise)
+        if path is not None or (guess and not looks_like_path):
+            raise ValueError(f"unknown exercise {exercise!r}"
+                             + (f"; did you mean {guess!r}?" if guess else "")
+                             + f" Choose from: {', '.join(assignment.EXERCISE_NAMES)}")
         exercise, path = None, exercise
     return ([exercise] if exercise else None), (path or ".")
 
 
-def run(args: argparse.Namespace, stdout: TextIO | None = None,
-        stderr: TextIO | None = None) -> int:
-    from grader.grading import GraderFault
-    from grader.submission import SubmissionError
+def did_you_mean(name: str) -> str | None:
+    """The exercise a mistyped name most likely meant (difflib), or None."""
+    import difflib
 
+    lowered = {n.lower(): n for n in assignment.EXERCISE_NAMES}
+    key = name.strip().strip("/\\").lower()
+    key = key[:-3] if key.endswith(".py") else key[:-6] if key.endswith(".ipynb") else key
+    if key in lowered:
+        return lowered[key]
+    close = difflib.get_close_matches(key, list(lowered), n=1, cutoff=0.6)
+    return lowered[close[0]] if close else None
+
+
+class _Stream:
+    """Lines of a check as the student sees them: flushed at once (a pipe or a CI log shows
+    each as it comes), in colour on a terminal, ASCII where the terminal cannot show more."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.ascii_only = not _can_encode(stream, "✓✗—")
+        self.color = _wants_color(stream)
+
+    def say(self, text: str) -> None:
+        if self.ascii_only:  # student messages may hold any character: degrade, never crash
+            encoding = getattr(self.stream, "encoding", None) or "ascii"
+            text = text.encode(encoding, "replace").decode(encoding)
+        _say(text, self.stream)
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            self.stream.flush()
+
+
+def _own_descriptor(stream: TextIO) -> TextIO:
+    """A stream of its own onto the same terminal: the suites' pytest session captures file
+    descriptors 1 and 2 while a test runs, which would hold back the live line until it ends."""
+    try:
+        fd = os.dup(stream.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return stream                 # not a file (a test's recorder): nothing captures it
+    return os.fdopen(fd, "w", encoding=getattr(stream, "encoding", None) or "utf-8",
+                     errors="replace")
+
+
+class Progress:
+    """A pytest plugin watching a check's session; it decides nothing.
+
+    Each public test is printed as soon as it finishes, under its exercise's name, and while
+    a call into the student's code runs a live line (tqdm, on ``live``) shows its elapsed
+    time against the call's time limit. Exercises that do not run (no file, untouched stub,
+    not loadable) are left to the final report.
+    """
+
+    POLL = 0.2            # seconds between updates of the live line
+    QUIET = 1.0           # a call shorter than this never shows the live line
+
+    def __init__(self, out: _Stream, live: TextIO | None, root: str = ""):
+        self.out, self.live, self.root = out, live, root
+        self.plugin = None
+        self.shown: dict[str, int] = {}     # exercise -> public tests printed so far
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._bar = None
+        self._bar_call = None
+
+    # ---- pytest hooks ----------------------------------------------------------------------
+    def pytest_configure(self, config) -> None:
+        from grader.pytest_plugin import GradingPlugin
+
+        self.plugin = next((p for p in config.pluginmanager.get_plugins()
+                            if isinstance(p, GradingPlugin)), None)
+
+    def pytest_runtest_logstart(self, nodeid, location) -> None:
+        if self.live is not None and self.plugin is not None and self._ticker is None:
+            self._stop.clear()
+            self._ticker = threading.Thread(target=self._tick, name="grader-check-progress",
+                                            daemon=True)
+            self._ticker.start()
+
+    def pytest_runtest_logfinish(self, nodeid, location) -> None:
+        self._stop_ticker()
+        self._flush()
+
+    def pytest_sessionfinish(self, session) -> None:
+        self._stop_ticker()
+        self._flush()
+
+    # ---- printing ----------------------------------------------------------------------------
+    def _flush(self) -> None:
+        from grader.safe_text import one_line
+
+        if self.plugin is None:
+            return
+        for name, run in self.plugin.runs.items():
+            located = run.located
+            if not located.found or run.import_error or not getattr(located, "attempted", True):
+                continue          # its tests were decided without running: the report says why
+            public = [t for t in run.tests if t.public]
+            done = self.shown.get(name, 0)
+            if len(public) <= done:
+                continue
+            lines = [] if done else ([""] if self.shown else []) + [
+                name + (f"  ({located.rel})" if located.rel else "")]
+            for t in public[done:]:
+                shown = dataclasses.replace(t, name=one_line(t.name),
+                                            message=student_paths(clean_text(t.message),
+                                                                  self.root))
+                lines += test_lines(shown, self.out.color, self.out.ascii_only, 3)
+            self.shown[name] = len(public)
+            self.out.say("\n".join(lines))
+
+    def _tick(self) -> None:
+        """The live line: the running call, its elapsed seconds and its limit."""
+        from tqdm import tqdm
+
+        while not self._stop.wait(self.POLL):
+            run = self.plugin.runs.get(self.plugin.current)
+            module = getattr(run, "module", None)
+            running = getattr(module, "running", None)
+            with self._lock:
+                if running is None or running is not self._bar_call and self._bar is not None:
+                    self._close_bar()
+                if running is None:
+                    continue
+                label, since, limit = running
+                elapsed = time.monotonic() - since
+                if elapsed < self.QUIET:
+                    continue
+                if self._bar is None:
+                    self._bar_call = running
+                    size = shutil.get_terminal_size((80, 24))
+                    self._bar = tqdm(total=round(limit), desc=f"  running {short(label, 48)}",
+                                     file=self.live, leave=False, ncols=max(size.columns, 60),
+                                     nrows=max(size.lines, 5),  # a 0x0 pty hides the bar
+                                     ascii=self.out.ascii_only, mininterval=0,
+                                     bar_format="{desc}: {n:.0f} of {total:.0f} s (time "
+                                                "limit) |{bar}|")
+                self._bar.n = min(elapsed, limit)
+                self._bar.refresh()
+
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = self._bar_call = None
+
+    def _stop_ticker(self) -> None:
+        if self._ticker is not None:
+            self._stop.set()
+            self._ticker.join()
+            self._ticker = None
+        with self._lock:
+            self._close_bar()
+
+
+def run(args: argparse.Namespace, stdout: TextIO | None = None,
+        stderr: TextIO | None = None, live: TextIO | bool | None = None) -> int:
+    """``grader check``. ``live``: where the live line of a running call goes (default:
+    stderr when it is a terminal; True: stderr anyway; False: nowhere)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     try:
@@ -772,13 +971,29 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None,
         _say(f"grader check: {exc}", stderr)
         return EXIT_USAGE
     if not Path(path).exists():
-        _say(f"grader check: {path}: no such file or folder", stderr)
+        _say(f"grader check: {path}: no such file or folder (and no exercise: choose from "
+             f"{', '.join(assignment.EXERCISE_NAMES)})", stderr)
         return EXIT_USAGE
     out = Path(args.out) if args.out else None
+    target = str(Path(path).resolve())
+    printer = _Stream(stdout)
+    printer.say(CheckReport([], target=target).header() + "\n")  # at once, before the imports
+    if live is None:
+        live = stderr if (hasattr(stderr, "isatty") and stderr.isatty()
+                          and os.environ.get("TERM") != "dumb") else None
+    elif live is True:
+        live = stderr
+    live = _own_descriptor(live) if live else None
+    progress = Progress(printer, live, str(Path(path).resolve()) + os.sep
+                        if Path(path).is_dir() else "")
+
+    from grader.grading import GraderFault
+    from grader.submission import SubmissionError
+
     diagnostics = io.StringIO()
     try:
-        report = run_public_tests(path, exercises, sandbox=args.sandbox,
-                                  target=str(Path(path).resolve()), log=diagnostics, out=out)
+        report = run_public_tests(path, exercises, sandbox=args.sandbox, target=target,
+                                  log=diagnostics, out=out, observers=[progress])
     except SubmissionError as exc:
         _say(f"grader check: {exc}", stderr)
         return EXIT_USAGE
@@ -787,14 +1002,25 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None,
         _say(f"grader check: internal error — {str(exc).splitlines()[0]}", stderr)
         return EXIT_FAULT
     finally:
+        progress._stop_ticker()
+        if live is not None and live is not stderr:
+            with contextlib.suppress(OSError, ValueError):
+                live.close()
         if args.verbose and diagnostics.getvalue():
             _say(diagnostics.getvalue().rstrip("\n"), stderr)
-    ascii_only = not _can_encode(stdout, "✓✗—")
-    text = report.to_text(color=_wants_color(stdout), ascii_only=ascii_only)
-    if ascii_only:  # student messages may hold any character: degrade, never crash
-        encoding = getattr(stdout, "encoding", None) or "ascii"
-        text = text.encode(encoding, "replace").decode(encoding)
-    _say(text, stdout)
+    rest: list[str] = []
+    for ex in report.exercises:
+        streamed = ex.name in progress.shown
+        block = report.exercise_lines(ex, printer.color, printer.ascii_only,
+                                      tests=not streamed, width=3)
+        if streamed and not ex.verdict:
+            block = [f"{ex.name}:"] + block if block else []
+        if block:
+            rest += block + [""]
+    if report.sandbox:
+        rest.append(f"sandbox: {report.sandbox}")
+    rest += report.footer()
+    printer.say(("\n" if progress.shown else "") + "\n".join(rest))
     if out is not None:
         _say(f"report: {write_outputs(report, out)}", stdout)
     if args.format == "github":

@@ -115,8 +115,25 @@ def _generate(args: argparse.Namespace) -> int:
     return cli_generate(args)
 
 
+def version() -> str:
+    """The installed distribution's version: the course grader or its student edition."""
+    from importlib import metadata
+
+    for dist in ("dl-grader-student" if assignment.STUDENT_EDITION else "dl-grader",
+                 "dl-grader", "dl-grader-student"):
+        try:
+            found = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+        edition = " (student edition: public checks only)" if assignment.STUDENT_EDITION else ""
+        return f"{found}{edition}"
+    return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {version()}, Python {sys.version.split()[0]}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     g = sub.add_parser("grade", help="grade one submission (a folder or a .zip)")

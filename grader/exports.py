@@ -30,8 +30,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
-from grader.check import NOT_IMPLEMENTED
 from grader.results import ExerciseResult, Result, TestResult
+from grader.safe_text import clean_text, one_line, short, truncate
 
 EXIT_OK, EXIT_USAGE = 0, 2
 FORMATS = ("gradescope", "github", "junit")
@@ -45,10 +45,11 @@ MAX_ANNOTATIONS = 10
 ANNOTATION_CHARS = 1_000                # an annotation is a pop-up: the summary has the rest
 SUMMARY_MESSAGE_CHARS = 4_000           # per failed test in the step summary
 SUMMARY_BYTES = 1_000_000               # GitHub refuses step summaries over 1 MiB
-
-
-# ---- text hygiene: one home, grader.safe_text (re-exported here for the renderers) ---------
-from grader.safe_text import REPLACEMENT, clean_text, one_line, short, truncate  # noqa: E402,F401
+# How grader.proxy.StudentError words a call into a stub that still raises NotImplementedError
+# (its student_message); grader.check reads it from here.
+NOT_IMPLEMENTED = "Not implemented yet"
+# What a result of ``grader check`` is called wherever it is shown (result.json "scope").
+PUBLIC_CHECKS = "public checks"
 
 
 def _num(x: object) -> float:
@@ -70,7 +71,7 @@ def _lost(ex: ExerciseResult) -> list[TestResult]:
 
 def not_attempted(ex: ExerciseResult) -> bool:
     """Every test of the exercise met the stub's NotImplementedError: one line says so, rather
-    than a failure per test (the wording is grader.proxy's, which grader.check also reads)."""
+    than a failure per test (the wording is grader.proxy's: NOT_IMPLEMENTED)."""
     return ex.status == "not_attempted" or (
         ex.status == "graded" and bool(ex.tests)
         and all(t.outcome in LOST and t.message.startswith(NOT_IMPLEMENTED)
@@ -233,16 +234,16 @@ def github_annotations(result: Result, *, limit: int = MAX_ANNOTATIONS) -> list[
     warnings: list[str] = []
     for ex in result.exercises:
         file = short(ex.file, 500) if ex.file else None
+        if not_attempted(ex):
+            warnings.append(workflow_command("warning", NOT_ATTEMPTED_MESSAGE, file=file,
+                                             title=f"{ex.name}: not attempted yet"))
+            continue
         if ex.status != "graded":
             title = f"{ex.name}: {'missing' if ex.status == 'missing' else 'could not be loaded'}"
             message = ex.message or _exercise_note(ex)
             errors.append(workflow_command(
                 "error", truncate(clean_text(message), ANNOTATION_CHARS), file=file,
                 line=_line_in_file(clean_text(message), file), title=short(title)))
-            continue
-        if not_attempted(ex):
-            warnings.append(workflow_command("warning", NOT_ATTEMPTED_MESSAGE, file=file,
-                                             title=f"{ex.name}: not attempted yet"))
             continue
         for t in _lost(ex):
             message = clean_text(t.message) or "this test lost points"
@@ -287,14 +288,25 @@ def code_block(text: object, info: str = "text") -> str:
     return f"{fence}{info}\n{body}\n{fence}"
 
 
+def public_checks(result: Result) -> bool:
+    """The result of ``grader check``: the public tests only, never a grade."""
+    return getattr(result, "scope", "") == PUBLIC_CHECKS
+
+
+def _heading(result: Result) -> str:
+    return "Public checks" if public_checks(result) else "Autograder"
+
+
 def _summary_one(result: Result) -> str:
     parts = [
-        (f"### Autograder: {_points(result.score)} / {_points(result.max_score)} points "
-         f"({result.percent:.1f}%)"),
+        (f"### {_heading(result)}: {_points(result.score)} / {_points(result.max_score)} "
+         f"points ({result.percent:.1f}%)"),
         "",
         (f"Submission {md_inline(result.submission)}, sandbox: "
          f"{md_inline(result.sandbox.get('mode', 'unknown'))}."),
         "",
+        *(["Public tests only: the hidden tests run at grading also count towards the grade.",
+           ""] if public_checks(result) else []),
         "| Exercise | Points | Result |",
         "| --- | ---: | --- |",
     ]
@@ -329,12 +341,14 @@ def _details(title: str, message: str) -> list[str]:
 
 def _summary_many(results: list[Result]) -> str:
     names = sorted({ex.name for r in results for ex in r.exercises})
-    head = ["### Autograder: " + f"{len(results)} submissions", "",
+    heading = "Public checks" if results and all(map(public_checks, results)) else "Autograder"
+    head = [f"### {heading}: {len(results)} submissions", "",
             "| Submission | Points | % | " + " | ".join(md_inline(n) for n in names) + " |",
             "| --- | ---: | ---: | " + " | ".join("---:" for _ in names) + " |"]
     rows = []
     for r in results:
-        scores = {ex.name: f"{_points(ex.score)}" if ex.status == "graded" else ex.status
+        scores = {ex.name: "not attempted" if not_attempted(ex) else
+                  f"{_points(ex.score)}" if ex.status == "graded" else ex.status
                   for ex in r.exercises}
         cells = [md_inline(r.submission), f"{_points(r.score)} / {_points(r.max_score)}",
                  f"{r.percent:.1f}", *(md_inline(scores.get(n, "")) for n in names)]

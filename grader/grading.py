@@ -109,14 +109,15 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
           limits: Limits | None = None, sandbox: str | None = None,
           hide: Iterable[Path] = (), log: io.TextIOBase | None = None,
           artifacts: Path | None = None, markers: str | None = None,
-          record_reference: dict | None = None) -> Result:
+          record_reference: dict | None = None, observers: Iterable[object] = ()) -> Result:
     """Grade ``submission`` (a folder or .zip) and return its result; never raises for
     anything the submission does. Raises SubmissionError when it cannot be opened at all
     and GraderFault when the grader itself breaks. Executed notebooks are kept under
     ``artifacts`` (the output folder) when given. ``markers`` (a pytest -m expression, e.g.
     "public" for grader check) runs only the tests it selects. ``record_reference``: a dict
     that collects, per exercise, what the tests read from the reference (see
-    grader.student_edition)."""
+    grader.student_edition). ``observers``: more pytest plugins for the session, which watch
+    it (grader check streams each test as it finishes); they decide nothing."""
     started = time.perf_counter()
     names = list(assignment.EXERCISE_NAMES if exercises is None else exercises)
     for name in names:
@@ -140,7 +141,7 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
         plugin = GradingPlugin(root, to_run, mode, limits, hidden,
                                record_reference=record_reference)
         t_suites = time.perf_counter()
-        faults = _run_suites(plugin, names, markers, log)
+        faults = _run_suites(plugin, names, markers, log, observers)
         t_suites = time.perf_counter() - t_suites
 
     result = Result(
@@ -204,7 +205,7 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
 
 
 def _run_suites(plugin: GradingPlugin, names: list[str], markers: str | None,
-                log: io.TextIOBase | None) -> dict[str, str]:
+                log: io.TextIOBase | None, observers: Iterable[object] = ()) -> dict[str, str]:
     """Run the suites of ``names``; return the exercises the grader failed on, and why.
 
     All exercises run in one pytest session (the TensorFlow workers start ahead, datasets
@@ -218,7 +219,7 @@ def _run_suites(plugin: GradingPlugin, names: list[str], markers: str | None,
     for attempt in range(2):
         retry: list[str] = []
         for group in groups:
-            watch, code = _run_session(plugin, group, markers, log)
+            watch, code = _run_session(plugin, group, markers, log, observers)
             broke = code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
                                  pytest.ExitCode.NO_TESTS_COLLECTED)
             for name in group:
@@ -242,7 +243,8 @@ def _run_suites(plugin: GradingPlugin, names: list[str], markers: str | None,
 
 
 def _run_session(plugin: GradingPlugin, names: list[str], markers: str | None,
-                 log: io.TextIOBase | None) -> tuple["_SessionWatch", int]:
+                 log: io.TextIOBase | None, observers: Iterable[object] = ()
+                 ) -> tuple["_SessionWatch", int]:
     """One pytest session over the suites of ``names``; what it printed goes to ``log``
     with tracebacks left out, followed by one line per test."""
     suite_dirs = [str(assignment.SUITES_DIR / n) for n in names]
@@ -255,7 +257,7 @@ def _run_session(plugin: GradingPlugin, names: list[str], markers: str | None,
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         try:
-            code = pytest.main(args, plugins=[plugin, watch])
+            code = pytest.main(args, plugins=[plugin, watch, *observers])
         except Exception as exc:  # noqa: BLE001 - pytest itself broke: the grader's fault
             watch.internal = one_line(type(exc).__name__)
             code = pytest.ExitCode.INTERNAL_ERROR

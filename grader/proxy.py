@@ -428,6 +428,9 @@ class StudentModule:
         self.time_starting = 0.0
         self.time_importing = 0.0
         self.peak_memory: int | None = None   # most any one worker's tree held (bytes)
+        # the call in progress, for a progress line: (label, time.monotonic() at its start,
+        # its timeout in seconds); None between calls
+        self.running: tuple[str, float, float] | None = None
         self._outputs: list[str] = []
         self._deadline: float | None = None     # the budget runs from the first request
         self._prestarted: WorkerProcess | None = None
@@ -562,6 +565,7 @@ class StudentModule:
         # one deadline and one byte budget for everything this call sends and reads
         limit = wire.Limit.within(timeout, self.max_reply_bytes)
         t0 = time.perf_counter()
+        self.running = (label, time.monotonic(), timeout)
         # Failures are raised below, outside the except clauses: an exception raised inside
         # one keeps the original (and its frames, with whatever bytes were read) as context.
         failure: tuple[str, str] | None = None
@@ -577,6 +581,7 @@ class StudentModule:
         except wire.WireError as exc:
             failure = ("wire", str(exc))
         finally:
+            self.running = None
             elapsed = time.perf_counter() - t0
             if op == "import":
                 self.time_importing += elapsed

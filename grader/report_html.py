@@ -107,6 +107,7 @@ class ReportView:
     schema_version: str
     exercises: list[ExerciseView] = field(default_factory=list)
     outcome_counts: list[tuple[str, str, int]] = field(default_factory=list)
+    title: str = "Grading report"   # "Public checks" for a result of `grader check`
 
 
 # ---- formatting -------------------------------------------------------------------------------
@@ -377,6 +378,8 @@ def build_view(result: Result, links: Mapping[str, Sequence[Any]] | None = None)
         timings=[(k, format_duration(v) or str(v)) for k, v in _raw_pairs(result.timings)],
         schema_version=str(result.schema_version), exercises=exercises,
         outcome_counts=_counts(t.outcome for ex in exercises for t in ex.tests),
+        title="Public checks" if getattr(result, "scope", "") == "public checks"
+        else "Grading report",
     )
 
 

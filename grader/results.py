@@ -80,6 +80,8 @@ class Result:
     data_sources: dict[str, str] = field(default_factory=dict)  # {"mnist": "...", ...}
     timings: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    # "grading" (every test), or "public checks": what `grader check` ran, never a grade
+    scope: str = "grading"
 
     # ---- derived -------------------------------------------------------------------------
     def total(self) -> None:
