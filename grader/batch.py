@@ -330,6 +330,8 @@ class Options:
     hide: tuple[Path, ...] = ()
     # how one submission is graded; a separate interpreter, never this process
     command: tuple[str, ...] = (sys.executable, "-m", "grader", "grade")
+    # roster, deadline and late policy (grader/term.py): applied after each grading
+    term: "Term | None" = None
 
 
 @dataclass
@@ -407,6 +409,8 @@ class Runner:
                 info.update(self._fetch(sub, target, started))
             _write_json(folder / SOURCE_NAME, info)
             reason = self._run_grader(target, folder, started)
+            if reason is None and self.options.term is not None:
+                self.options.term.after_grading(sub, target, folder, info)
         except FetchError as exc:
             reason = str(exc)
         except Interrupted:
@@ -508,6 +512,8 @@ class Runner:
         if sub.ref:
             info["ref"] = sub.ref
         deadline = self.options.deadline
+        if self.options.term is not None and self.options.term.deadline is not None:
+            deadline = self.options.term.fetch_deadline(sub.id)   # None: newest, marked late
         if deadline is not None:
             info["deadline"] = deadline.isoformat()
             commit = git("-C", str(dest), "rev-list", "-1",
@@ -699,8 +705,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     b.add_argument("--sandbox", choices=("auto", "bubblewrap", "reduced"), default=None,
                    help="sandbox mode (default: bubblewrap when installed; env GRADER_SANDBOX)")
     b.add_argument("--deadline", metavar="ISO8601",
-                   help="git sources: grade the last commit made before this moment "
-                   "(e.g. 2025-03-14T23:59:00+01:00; without an offset, local time)")
+                   help="the deadline (e.g. 2026-12-01T23:59+01:00; without an offset, local "
+                   "time). Without --late-policy: git sources are graded at their last commit "
+                   "before it and the lateness of other submissions is reported, not "
+                   "penalised. See docs/INSTRUCTORS.md")
+    b.add_argument("--late-policy", metavar="SPEC",
+                   help="with --deadline: e.g. 'grace=15m,per_day=10%%,cap=50%%', "
+                   "'not_accepted' or 'none' (git sources are then graded at their newest "
+                   "commit and its date decides)")
+    b.add_argument("--manifest", metavar="CSV",
+                   help="with --deadline: when each student submitted (columns student, "
+                   "submitted_at); else git commit dates, else file times")
+    b.add_argument("--roster", metavar="CSV",
+                   help="the class roster (id, name, email, section, github, extension): "
+                   "submissions take the roster's ids; students without one are listed as "
+                   "'no submission'")
     b.add_argument("--timeout", type=float, metavar="SECONDS", default=DEFAULT_TIMEOUT,
                    help=f"wall time for one submission, cloning included (default "
                    f"{DEFAULT_TIMEOUT:g} s); a submission over it gets an error row")
@@ -716,10 +735,20 @@ def _options(args: argparse.Namespace) -> Options:
         raise UsageError(f"--jobs {jobs}: give at least 1")
     if not args.timeout > 0:
         raise UsageError(f"--timeout {args.timeout:g}: give a positive number of seconds")
+    from grader.term import Term
+
+    try:
+        term = Term.from_options(
+            roster=getattr(args, "roster", None), deadline=args.deadline,
+            policy=getattr(args, "late_policy", None), manifest=getattr(args, "manifest", None),
+            exercises=args.exercise, sandbox=args.sandbox, timeout=float(args.timeout),
+            source=str(Path(args.source).resolve()))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return Options(out=Path(args.out), jobs=jobs, threads=max(1, available_cores() // jobs),
                    timeout=float(args.timeout), exercises=args.exercise, sandbox=args.sandbox,
                    deadline=parse_deadline(args.deadline) if args.deadline else None,
-                   hide=(Path(args.source).resolve(), Path(args.out).resolve()))
+                   hide=(Path(args.source).resolve(), Path(args.out).resolve()), term=term)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -731,11 +760,17 @@ def run(args: argparse.Namespace) -> int:
         if not subs:
             raise UsageError(f"{args.source}: no submissions found (expected sub-folders or "
                              f".zip files, or a list of paths and git URLs)")
+        from grader.roster import assign
+
+        subs, roster_warnings = assign(subs, options.term.roster)
+        for warning in roster_warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         mine = select_shard(subs, *shard)
         if options.out.exists() and not options.out.is_dir():
             raise UsageError(f"--out {options.out}: exists and is not a folder")
         with locked(options.out), sigterm_as_interrupt():
             todo, done = plan(options.out, mine, args.resume)
+            options.term.save(options.out)
             _announce(args, options, mine, todo, done, ignored, shard, len(subs))
             runner = Runner(options)
             progress = Progress(len(todo), args.progress)
@@ -784,8 +819,10 @@ def _announce(args, options: Options, mine, todo, done, ignored, shard, n_all: i
     for sub in mine:
         for warning in sub.warnings:
             print(f"warning: {sub.id}: {warning}", file=sys.stderr)
-    if options.deadline and not any(s.kind == "git" for s in mine):
-        print("note: --deadline only applies to git sources; none in this batch",
+    if options.term is not None and options.term.deadline is not None:
+        policy = options.term.policy
+        print(f"deadline {options.term.deadline.isoformat()}: late policy "
+              f"{policy.spec if policy.penalises else 'none (lateness reported only)'}",
               file=sys.stderr)
     shard_text = f" (shard {shard[0]}/{shard[1]} of {n_all})" if args.shard else ""
     print(f"grading {len(todo)} submission(s){shard_text}"

@@ -421,9 +421,11 @@ def render_report(result: Result, *, links: Mapping[str, Sequence[Any]] | None =
     ``links`` maps an exercise name to (label, href) pairs shown in its card, e.g.
     ``{"neuron": [("executed notebook", "neuron.html")]}``; hrefs must be relative paths.
     """
+    from grader.late_policy import report_view
+
     view = build_view(result, links)
     template = make_environment().get_template(TEMPLATE)
-    return template.render(report=view)
+    return template.render(report=view, late=report_view(getattr(result, "late", None)))
 
 
 def write_report(result: Result, out_dir: str | os.PathLike, *,

@@ -82,6 +82,9 @@ class Result:
     versions: dict[str, str] = field(default_factory=dict)
     # "grading" (every test), or "public checks": what `grader check` ran, never a grade
     scope: str = "grading"
+    # a deadline's verdict (grader/late_policy.py): {"submitted_at", "deadline", "days_late",
+    # "penalty_percent", "accepted", "source", ...}; empty when no deadline was set (1.2)
+    late: dict[str, Any] = field(default_factory=dict)
 
     # ---- derived -------------------------------------------------------------------------
     def total(self) -> None:
@@ -99,6 +102,11 @@ class Result:
                                   sum(float(m["max_points"]) for m in ex.manual)) or ex.max_score
         self.score = _round(sum(e.score for e in self.exercises))
         self.max_score = _round(sum(e.max_score for e in self.exercises))
+        penalty = _late_penalty(self.late)
+        if penalty:   # a late penalty takes a share of the total; exercises keep their points
+            self.late["points_before_penalty"] = self.score
+            self.late["points_deducted"] = _round(self.score * penalty / 100.0)
+            self.score = _round(self.score - self.late["points_deducted"])
 
     @property
     def manual_pending(self) -> float:
@@ -148,6 +156,17 @@ class Result:
         except (OSError, ValueError) as exc:
             raise ValueError(f"{path}: not a readable result.json ({exc})") from exc
         return cls.from_dict(data)
+
+
+def _late_penalty(late: Any) -> float:
+    """The percent of the total a late block takes off (0 without one)."""
+    if not isinstance(late, dict):
+        return 0.0
+    try:
+        value = float(late.get("penalty_percent") or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+    return min(100.0, max(0.0, value)) if math.isfinite(value) else 0.0
 
 
 def _round(x: float) -> float:
