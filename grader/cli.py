@@ -3,10 +3,13 @@
     grader grade SUBMISSION    grade a folder or .zip into reports/<name>/
     grader check [EX] [PATH]   run the public tests on your own work (students)
     grader batch SOURCE        grade a class in parallel, resumably -> gradebook + summary
-    grader merge DIR...        combine batch shards into one gradebook
+    grader merge DIR...        combine batch shards into one gradebook (--newest: regradings)
+    grader regrade RESULTS STUDENT...   grade some students again in place (keeps manual points)
+    grader similarity RESULTS  the class's most similar pairs of submissions, side by side
     grader answers RESULTS     every student's written answers side by side (HTML, CSV)
     grader grades apply RESULTS GRADES [--finalise]   class-wide manual points, no regrading
-    grader export RESULT...    Gradescope JSON, GitHub summary/annotations, JUnit XML
+    grader export RESULT...    Gradescope JSON, GitHub summary/annotations, JUnit XML;
+                               Canvas or Moodle grade import CSV for a batch folder
     grader template OUT        the student template repository
     grader generate            regenerate exercises/ from solutions/
 
@@ -21,7 +24,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader import answers, assignment, batch, exports, gradebook, template_repo
+from grader import (answers, assignment, batch, exports, gradebook, lms_export, regrade,
+                    similarity, template_repo)
 from grader.check import add_parser as add_check_parser
 from grader.safe_text import one_line
 
@@ -43,6 +47,10 @@ def _grade(args: argparse.Namespace) -> int:
     from grader.sandbox import Limits
     from grader.submission import SubmissionError
 
+    if getattr(args, "standby", False):   # grader batch's next grading, warmed up ahead
+        from grader import pool as worker_pool
+
+        return worker_pool.standby(args, _grade)
     submission = Path(args.submission)
     out = Path(args.out) if args.out else assignment.PROJECT_ROOT / "reports" / (
         submission.stem if submission.suffix == ".zip" else submission.resolve().name)
@@ -55,10 +63,13 @@ def _grade(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     fault = None
     try:
-        result = grade(submission, exercises=args.exercise, sandbox=args.sandbox,
-                       limits=limits, hide=[out.resolve(), *map(Path, args.hide or ())],
-                       artifacts=out,
-                       log=sys.stderr if args.verbose else None)
+        from grader import pool as worker_pool
+
+        hide = [out.resolve(), *map(Path, args.hide or ())]
+        with worker_pool.for_grade(args, limits, hide):   # warm workers (grader.pool)
+            result = grade(submission, exercises=args.exercise, sandbox=args.sandbox,
+                           limits=limits, hide=hide, artifacts=out,
+                           log=sys.stderr if args.verbose else None)
     except SubmissionError as exc:
         print(f"grader: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
@@ -155,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads for the student's TensorFlow/BLAS (default: all cores)")
     g.add_argument("-v", "--verbose", action="store_true", help="show the suites' pytest log")
+    g.add_argument("--pool", action=argparse.BooleanOptionalAction, default=None,
+                   help="start the workers ahead, warm, before they are needed (default: on; "
+                   "env GRADER_POOL=0 turns it off); each still serves one exercise only")
+    g.add_argument("--standby", action="store_true", help=argparse.SUPPRESS)  # grader batch
     g.set_defaults(func=_grade)
 
     add_check_parser(sub)
@@ -162,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     gradebook.add_parser_merge(sub)
     answers.add_parser(sub)
     answers.add_parser_grades(sub)
-    exports.add_parser(sub)
+    lms_export.extend_export_parser(exports.add_parser(sub))
+    regrade.add_parser(sub)
+    similarity.add_parser(sub)
     template_repo.add_parser(sub)
 
     gen = sub.add_parser("generate", help="regenerate exercises/ from solutions/")
@@ -175,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # What the student edition (grader.student_edition) leaves out: it has no hidden tests.
-INSTRUCTOR_COMMANDS = ("grade", "batch", "merge", "template", "generate", "answers", "grades")
+INSTRUCTOR_COMMANDS = ("grade", "batch", "merge", "template", "generate", "answers", "grades",
+                       "regrade", "similarity")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -609,12 +609,30 @@ def _copy_tree(src: Path, dest: Path, link: bool) -> None:
     os.replace(tmp, dest)
 
 
-def merge(dirs: list[Path], out: Path, *, link: bool = False) -> list[Row]:
+def graded_at(folder: Path) -> datetime:
+    """When a submission folder was graded: its result.json's ``created`` (else the file's
+    modification time; a folder without a result counts as oldest)."""
+    path = Path(folder) / RESULT_NAME
+    try:
+        created = json.loads(path.read_text(encoding="utf-8")).get("created", "")
+        moment = datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    except OSError:
+        return datetime.min.replace(tzinfo=timezone.utc)
+
+
+def merge(dirs: list[Path], out: Path, *, link: bool = False, newest: bool = False,
+          log: Any = None) -> list[Row]:
     """Copy every submission folder of ``dirs`` into ``out`` and return the merged rows.
 
     Raises ValueError, before copying anything, when an id appears twice with different
-    content. Folders that hold neither result.json nor error.txt (a shard stopped mid-way) are
-    copied too and show as "not graded yet" rows.
+    content — unless ``newest``: then the folder graded last (result.json's ``created``) is
+    taken, and each choice is written to ``log``. Folders that hold neither result.json nor
+    error.txt (a shard stopped mid-way) are copied too and show as "not graded yet" rows.
     """
     out.mkdir(parents=True, exist_ok=True)
     chosen: dict[str, Path] = {f.name: f for f in submission_dirs(out)}
@@ -625,6 +643,13 @@ def merge(dirs: list[Path], out: Path, *, link: bool = False) -> list[Row]:
             if earlier is None:
                 chosen[folder.name] = folder
             elif not same_tree(earlier, folder):
+                if newest:
+                    keep = max((earlier, folder), key=graded_at)
+                    chosen[folder.name] = keep
+                    if log is not None:
+                        print(f"{folder.name}: graded in {earlier.parent} and "
+                              f"{folder.parent}; took the newer, {keep}", file=log)
+                    continue
                 conflicts.append(f"{folder.name} ({earlier.parent} / {folder.parent})")
     if conflicts:
         raise ValueError("the same submission id was graded differently in two folders: "
@@ -633,6 +658,8 @@ def merge(dirs: list[Path], out: Path, *, link: bool = False) -> list[Row]:
     out_resolved = out.resolve()
     for name, folder in sorted(chosen.items()):
         if folder.parent.resolve() != out_resolved:
+            if newest and (out / name).is_dir():   # an older grading of this student
+                shutil.rmtree(out / name)
             _copy_tree(folder, out / name, link)
     return collect([out])
 
@@ -647,6 +674,9 @@ def add_parser_merge(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     m.add_argument("--out", required=True, metavar="DIR", help="the merged output folder")
     m.add_argument("--link", action="store_true",
                    help="hard-link files instead of copying them (same file system only)")
+    m.add_argument("--newest", action="store_true",
+                   help="a student graded in two folders: take the newer grading (result.json "
+                   "'created') instead of refusing")
     m.set_defaults(func=run_merge)
     return m
 
@@ -663,7 +693,8 @@ def run_merge(args: argparse.Namespace) -> int:
         print(f"grader merge: --out {out} exists and is not a folder", file=sys.stderr)
         return EXIT_USAGE
     try:
-        rows = merge(dirs, out, link=args.link)
+        rows = merge(dirs, out, link=args.link, newest=getattr(args, "newest", False),
+                     log=sys.stdout)
     except ValueError as exc:
         print(f"grader merge: {exc}", file=sys.stderr)
         return EXIT_USAGE
