@@ -18,7 +18,10 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import contextlib
-import fcntl
+try:  # POSIX; the student edition imports this module on Windows too (grader check)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: batches need POSIX anyway
+    fcntl = None
 import json
 import os
 import re
@@ -287,6 +290,8 @@ def locked(out: Path):
     path = out / LOCK_NAME
     with open(path, "w") as fh:
         try:
+            if fcntl is None:
+                raise UsageError("grader batch needs a POSIX system (Linux or macOS)")
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise UsageError(f"--out {out}: another batch is writing there right now") from None

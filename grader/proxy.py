@@ -262,9 +262,16 @@ class WorkerProcess:
         self.cgroup = spec.cgroup            # the whole tree's memory/process limits, or None
         self.peak_memory: int | None = None  # bytes the tree held at most, known after close()
         t0 = time.perf_counter()
+        if os.name == "nt":  # no fork, no pass_fds: the child inherits the socket's handle
+            os.set_handle_inheritable(child.fileno(), True)
+            platform = {"startupinfo": subprocess.STARTUPINFO(
+                lpAttributeList={"handle_list": [child.fileno()]}),
+                "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        else:
+            platform = {"preexec_fn": spec.preexec, "pass_fds": spec.pass_fds}
         try:
             self.proc = subprocess.Popen(
-                spec.argv, env=spec.env, preexec_fn=spec.preexec, pass_fds=spec.pass_fds,
+                spec.argv, env=spec.env, **platform,
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 close_fds=True, cwd="/")
         except BaseException:
@@ -329,7 +336,7 @@ class WorkerProcess:
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
+            except (ProcessLookupError, PermissionError, AttributeError):  # Windows: no killpg
                 self.proc.kill()
         try:
             self.proc.wait(10)
@@ -362,6 +369,8 @@ class WorkerProcess:
 def _kill_marked(mark: bytes, rounds: int = 5) -> None:
     """Kill every process whose environment carries ``mark`` (children that escaped the
     worker's process group with setsid). bubblewrap's PID namespace makes this unnecessary."""
+    if not Path("/proc").is_dir():  # macOS, Windows: the worker's process group is all
+        return
     for _ in range(rounds):
         found = False
         for entry in Path("/proc").iterdir():

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
-import resource
 import secrets
 import shutil
 import signal
@@ -23,6 +22,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader.assignment import PACKAGE_DIR, PROJECT_ROOT, SUITES_DIR
+
+try:  # POSIX only: Windows has no rlimits, and the check falls back to the time limits
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None
+
+POSIX = os.name == "posix"
+LINUX = sys.platform.startswith("linux")
+
+
+def _is_root() -> bool:
+    """Running as root (never on Windows, which has no geteuid)."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 WORKER_UIDS = range(200_000, 1_200_000)  # unprivileged ids no account uses
 SANDBOX_STUDENT_ROOT = "/tmp/submission"
@@ -96,7 +108,7 @@ def detect_mode(requested: str | None = None) -> Mode:
 
 
 def _reduced(why: str) -> Mode:
-    root = os.geteuid() == 0
+    root = _is_root()
     drop = root and all(_world_traversable(p) for p in _needed_paths())
     notes = ["student code can read files the grader can read: hidden suites, reference "
              "solutions and any other copy of the course on this machine are not hidden "
@@ -111,6 +123,17 @@ def _reduced(why: str) -> Mode:
                      "other processes and overwrite the grader's own output; use bubblewrap "
                      "for untrusted code")
     return Mode("reduced", why, drops_privileges=drop, notes=tuple(notes))
+
+
+def _os_limits_note() -> str:
+    """Which limits this operating system lets the grader set on a worker."""
+    if resource is None:
+        return (f"on {sys.platform} the grader has no resource limits to set (no `resource` "
+                f"module): the time limits per call and per exercise hold; memory, process, "
+                f"file-size and CPU-time limits do not")
+    return (f"on {sys.platform}: the time limits per call and per exercise hold, and the "
+            f"memory, file-size, open-file and CPU-time rlimits as far as the system honours "
+            f"them (macOS does not enforce an address-space limit); no network isolation")
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,6 +263,10 @@ def worker_env(home: str, limits: Limits) -> dict[str, str]:
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
+        # Windows: sockets (Winsock) and the C runtime need these; they hold no secrets
+        **({k: os.environ[k] for k in ("SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "PATHEXT")
+            if k in os.environ} if os.name == "nt" else {}),
+        **({"TEMP": home, "TMP": home, "USERPROFILE": home} if os.name == "nt" else {}),
     }
 
 
@@ -253,6 +280,8 @@ def _preexec(limits: Limits, isolate_network: bool, cgroup=None, seccomp_fd: int
     system-call filter comes last: bubblewrap loads it from ``seccomp_fd`` just before it
     execs the worker; in reduced mode (``filter_here``) the child installs it itself.
     """
+    if not POSIX:
+        return None               # Windows: no fork, so nothing runs before the worker starts
     tmpfs_options = f"size={limits.tmpfs_bytes},mode=1777".encode()
     if seccomp_fd is not None or filter_here:
         from grader import seccomp   # imported here: never import in the forked child
@@ -266,10 +295,16 @@ def _preexec(limits: Limits, isolate_network: bool, cgroup=None, seccomp_fd: int
                            (resource.RLIMIT_FSIZE, limits.max_file_bytes),
                            (resource.RLIMIT_NOFILE, limits.max_open_files),
                            (resource.RLIMIT_CPU, limits.cpu_seconds),
-                           (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(res, (value, value))
+                           (resource.RLIMIT_CORE, 0)) if resource is not None else ():
+            try:
+                resource.setrlimit(res, (value, value))
+            except (ValueError, OSError):
+                if LINUX:
+                    raise
+                # macOS refuses some (an address-space limit): the others still apply
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker dies with its grader
+        if LINUX:
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker dies with its grader
         if isolate_network:
             libc.unshare(CLONE_NEWNET)
             if libc.unshare(CLONE_NEWIPC | CLONE_NEWNS) == 0:
@@ -287,7 +322,8 @@ def limit_notes(mode: Mode, limits: Limits) -> list[str]:
     """What the sandbox notes say about the limits this machine can enforce."""
     from grader import cgroups
 
-    notes = [cgroups.describe(limits.memory_bytes)]
+    notes = [cgroups.describe(limits.memory_bytes) if LINUX and resource is not None
+             else _os_limits_note()]
     if mode.name == "bubblewrap" and _bwrap_has_size():
         notes.append(f"the worker's /tmp and home are tmpfs of at most "
                      f"{limits.tmpfs_bytes >> 20} MiB each")
@@ -401,7 +437,7 @@ def launch_spec(mode: Mode, student_dir: Path, fd: int, limits: Limits,
 
         seccomp.prepare()   # compiled here: the forked child only hands it to the kernel
     cgroup = _new_cgroup(limits)
-    return LaunchSpec(argv, env, _preexec(limits, os.geteuid() == 0, cgroup,
+    return LaunchSpec(argv, env, _preexec(limits, _is_root() and LINUX, cgroup,
                                           filter_here=filtered),
                       str(student_dir), fd, cgroup=cgroup)
 

@@ -59,7 +59,9 @@ def drop_privileges(uid: int, gid: int) -> None:
     import ctypes
     import signal
 
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    prctl = getattr(ctypes.CDLL(None), "prctl", None)   # Linux only (not macOS)
+    if prctl is not None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def load_student_module(path: str, name: str, cell_timeout: float = 60.0):

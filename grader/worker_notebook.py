@@ -125,12 +125,16 @@ def execute_notebook(path: str, module: types.ModuleType, *, cell_timeout: float
     # .instance(): get_ipython() must find it (the inline plot backend looks for it)
     shell = _shell_class().instance(user_module=module, user_ns=module.__dict__,
                                     colors="NoColor")
-    previous = signal.getsignal(signal.SIGALRM)
+    _quiet_check_cells()
+    # Windows has no SIGALRM: there the proxy's time limit for the whole notebook holds alone
+    timer = hasattr(signal, "SIGALRM") and hasattr(signal, "setitimer")
+    previous = signal.getsignal(signal.SIGALRM) if timer else None
 
     def on_alarm(signum, frame):
         raise CellTimeout(f"this cell ran longer than {cell_timeout:g} s and was stopped")
 
-    signal.signal(signal.SIGALRM, on_alarm)
+    if timer:
+        signal.signal(signal.SIGALRM, on_alarm)
     count = 0
     try:
         for index, cell in enumerate(nb["cells"]):
@@ -149,12 +153,14 @@ def execute_notebook(path: str, module: types.ModuleType, *, cell_timeout: float
             source, skipped = _neutralise_installs(_source(cell))
             shell.last_traceback = None
             started = time.perf_counter()
-            signal.setitimer(signal.ITIMER_REAL, cell_timeout)
+            if timer:
+                signal.setitimer(signal.ITIMER_REAL, cell_timeout)
             try:
                 with capture_output(display=True) as cap:
                     result = shell.run_cell(source, store_history=True)
             finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                if timer:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
             count += 1
             outputs = []
             for line in skipped:
@@ -190,9 +196,38 @@ def execute_notebook(path: str, module: types.ModuleType, *, cell_timeout: float
             meta["grader"] = {**grader_meta, **status}
             cell["metadata"] = meta
     finally:
-        signal.signal(signal.SIGALRM, previous)
+        if timer:
+            signal.signal(signal.SIGALRM, previous)
         sys.stdout.flush()
     return nb
+
+
+GRADING_ENV = "GRADER_GRADING"   # set while a notebook is graded: grader.check.check() skips
+
+
+class CheckSkipped:
+    """What a notebook's ``check(...)`` cell shows while the notebook is being graded."""
+
+    passed = None
+
+    def __repr__(self) -> str:
+        return "grader check: skipped while this notebook is being graded"
+
+
+def _check_while_grading(*args, **kwargs) -> CheckSkipped:
+    return CheckSkipped()
+
+
+def _quiet_check_cells() -> None:
+    """``from grader import check; check("neuron")`` -- the cell the course README suggests --
+    does nothing here: the worker never grades, and grader.check is not part of its view."""
+    os.environ[GRADING_ENV] = "1"
+    import grader
+
+    stub = types.ModuleType("grader.check", "grader check does nothing while grading")
+    stub.check = _check_while_grading
+    sys.modules["grader.check"] = stub
+    grader.check = _check_while_grading
 
 
 def notebook_json(nb: dict) -> str:
