@@ -46,6 +46,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise("attrition", "Employee attrition (IBM HR data)", uses_tensorflow=True,
              time_budget=600.0, call_timeout=300.0, dataset="attrition"),
     Exercise("circles", "An MLP on concentric circles", time_budget=240.0, call_timeout=120.0),
+    Exercise("optimizers", "Optimizers and losses: SGD, momentum, RMSprop, Adam"),
 )
 EXERCISE_NAMES: tuple[str, ...] = tuple(e.name for e in EXERCISES)
 BY_NAME: dict[str, Exercise] = {e.name: e for e in EXERCISES}

@@ -316,6 +316,18 @@ plt.scatter(X[:, 0], X[:, 1], c=y, s=10)
 plt.title("8 hidden units")
 plt.show()
 ''',
+    "optimizers": '''\
+# Minimise f(x) = (x - 3)**2 from x = 0: the gradient is 2 * (x - 3).
+for name, step, lr in [("sgd", sgd_step, 0.1), ("momentum", momentum_step, 0.1),
+                       ("rmsprop", rmsprop_step, 0.1), ("adam", adam_step, 0.1)]:
+    params, state = {"x": np.array([0.0])}, None
+    for _ in range(100):
+        grads = {"x": 2 * (params["x"] - 3)}
+        params, state = step(params, grads, state, lr=lr)
+    print(f"{name:>8}: x after 100 steps = {params['x'][0]:.4f}")
+y, p = np.array([1.0, 0.0, 1.0]), np.array([0.9, 0.2, 0.0])
+print("BCE with a certain mistake (p = 0 for a 1):", binary_cross_entropy(y, p))
+''',
 }
 NO_EXAMPLE = "# Try your functions here.\n"
 ANSWER_PLACEHOLDER = "_Write your answer here._"

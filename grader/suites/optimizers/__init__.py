@@ -1,0 +1,1 @@
+"""Hidden suite for the optimizers exercise: update rules and losses, against Keras."""

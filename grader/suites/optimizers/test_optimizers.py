@@ -1,0 +1,549 @@
+"""Hidden suite: optimizer steps and losses (numpy), against closed forms and Keras.
+
+The closed-form tests run the first steps of each optimizer from ``state=None`` against the
+reference solution; the ``*_matches_keras`` tests follow Keras's own optimizers (SGD,
+SGD with momentum, RMSprop, Adam) step by step on a quadratic and on a tiny network, from
+trajectories computed offline by ``make_expected.py`` (this process never imports
+TensorFlow). A trajectory test whose optimizer already lost points in its closed-form test
+checks the form of the steps only (one mistake, one deduction).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.checks import (
+    CheckFailed,
+    describe,
+    expect_array,
+    expect_finite,
+    expect_inputs_untouched,
+    expect_keys,
+    expect_no_float_warnings,
+    expect_scalar,
+    expect_shape,
+    matches,
+    negated,
+    scaled_by,
+)
+from grader.proxy import observe
+from grader.suites.optimizers.make_expected import load, network_grads, quadratic_grads
+
+STEP_FUNCTIONS = {"sgd": "sgd_step", "momentum": "momentum_step", "rmsprop": "rmsprop_step",
+                  "adam": "adam_step"}
+STATE_HINT = ("is the state carried over from one step to the next (return the new state and "
+              "use the one you are given)?")
+TRAJECTORY_TOL = dict(rtol=1e-7, atol=1e-9)  # Keras in float64 agrees with numpy to round-off
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+def _fresh(params):
+    """Writable float copies (the closed-form tests must not fail on an in-place update:
+    test_steps_do_not_modify_inputs alone charges that)."""
+    return {k: np.array(v, dtype=float) for k, v in params.items()}
+
+
+def call_text(fn, hp):
+    args = ", ".join(f"{k}={v:g}" for k, v in hp.items())
+    return f"{fn}(params, grads, state, {args})"
+
+
+def split_step(got, params, call):
+    """(new_params, new_state) from what a step returned, checked for form."""
+    if not isinstance(got, tuple) or len(got) != 2:
+        raise CheckFailed(f"{call}: returned {describe(got)}; expected a pair "
+                          f"(new_params, new_state) — return new_params, new_state")
+    new_params = expect_keys(got[0], list(params), call)
+    for key, value in params.items():
+        expect_shape(new_params[key], np.shape(value), call, name=f"new_params[{key!r}]")
+    return new_params, got[1]
+
+
+def flat(params, keys):
+    return np.concatenate([np.ravel(np.asarray(params[k], dtype=float)) for k in keys])
+
+
+def expect_params(got, expected, call, *, mistakes=(), tol=None, hints=()):
+    """Every array of ``got`` equals ``expected``; ``mistakes``: [(params of a known mistake,
+    hint)] compared on all arrays at once."""
+    keys = list(expected)
+    diagnose = [matches(flat(other, keys), hint) for other, hint in mistakes]
+    for key in keys:
+        try:
+            expect_array(got[key], expected[key], call=call, name=f"new_params[{key!r}]",
+                         **(tol or {}))
+        except CheckFailed:
+            expect_array(flat(got, keys), flat(expected, keys), call=call,
+                         name="new_params (all arrays)", diagnose=diagnose, hints=hints,
+                         **(tol or {}))
+            raise
+
+
+# The update rules of typical mistakes, written here for the diagnoses (not the reference).
+def _zeros(params):
+    return {k: np.zeros_like(np.asarray(v, dtype=float)) for k, v in params.items()}
+
+
+def run_rule(rule, params, grads_seq, **hp):
+    """The params after each step of ``rule(p, g, state, **hp) -> (p, state)``, per array."""
+    out, state = [], None
+    for grads in grads_seq:
+        params, state = rule(params, grads, state, **hp)
+        out.append(params)
+    return out
+
+
+def elementwise(update):
+    """A rule from update(p, g, s, **hp) -> (p, s) on one array; state a dict of arrays."""
+    def rule(params, grads, state, **hp):
+        state = state or {k: None for k in params}
+        new_p, new_s = {}, {}
+        for k in params:
+            new_p[k], new_s[k] = update(np.asarray(params[k], float), np.asarray(grads[k], float),
+                                        state[k], **hp)
+        return new_p, new_s
+    return rule
+
+
+@elementwise
+def sgd_plus(p, g, s, lr):
+    return p + lr * g, None
+
+
+@elementwise
+def sgd_no_lr(p, g, s, lr):
+    return p - g, None
+
+
+@elementwise
+def momentum_flipped(p, g, s, lr, momentum):
+    v = momentum * (0 if s is None else s) + lr * g
+    return p + v, v
+
+
+@elementwise
+def momentum_forgotten(p, g, s, lr, momentum):
+    return p - lr * g, None
+
+
+@elementwise
+def momentum_dampened(p, g, s, lr, momentum):
+    v = momentum * (0 if s is None else s) - (1 - momentum) * lr * g
+    return p + v, v
+
+
+@elementwise
+def rmsprop_no_sqrt(p, g, s, lr, rho, eps):
+    s = rho * (0 if s is None else s) + (1 - rho) * g ** 2
+    return p - lr * g / (s + eps), s
+
+
+@elementwise
+def rmsprop_eps_outside(p, g, s, lr, rho, eps):
+    s = rho * (0 if s is None else s) + (1 - rho) * g ** 2
+    return p - lr * g / (np.sqrt(s) + eps), s
+
+
+@elementwise
+def rmsprop_rho_swapped(p, g, s, lr, rho, eps):
+    s = (1 - rho) * (0 if s is None else s) + rho * g ** 2
+    return p - lr * g / np.sqrt(s + eps), s
+
+
+@elementwise
+def rmsprop_stateless(p, g, s, lr, rho, eps):
+    return p - lr * g / np.sqrt((1 - rho) * g ** 2 + eps), None
+
+
+def _adam(bias_correction="keras", sqrt=True, count=True):
+    @elementwise
+    def update(p, g, s, lr, beta1, beta2, eps):
+        t, m, v = s if s is not None else (0, 0.0, 0.0)
+        t = t + 1 if count else 1
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g ** 2
+        root = np.sqrt if sqrt else (lambda x: x)
+        if bias_correction == "none":
+            step = lr * m / (root(v) + eps)
+        elif bias_correction == "paper":
+            step = lr * (m / (1 - beta1 ** t)) / (root(v / (1 - beta2 ** t)) + eps)
+        else:
+            step = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t) * m / (root(v) + eps)
+        return p - step, (t, m, v)
+    return update
+
+
+ADAM_MISTAKES = [
+    (_adam(bias_correction="none"), "no bias correction? divide by (1 - beta1**t) and "
+                                    "multiply by sqrt(1 - beta2**t), t counting from 1"),
+    (_adam(sqrt=False), "forgot sqrt? divide by sqrt(v) + eps, not v + eps"),
+    (_adam(bias_correction="paper"), "eps added to sqrt(v_hat), as in the paper's Algorithm 1? "
+                                     "this exercise follows Keras: "
+                                     "p - alpha * m / (sqrt(v) + eps), eps added before the "
+                                     "correction alpha = lr * sqrt(1 - beta2**t) / (1 - beta1**t)"),
+    (_adam(count=False), "the step count t must grow by one each step (t = 1 on the first)"),
+]
+RMSPROP_MISTAKES = [
+    (rmsprop_no_sqrt, "forgot sqrt? divide by sqrt(s + eps)"),
+    (rmsprop_eps_outside, "eps outside the square root? this exercise follows Keras: "
+                          "sqrt(s + eps), not sqrt(s) + eps"),
+    (rmsprop_rho_swapped, "rho weights the OLD average: s = rho * s + (1 - rho) * g**2"),
+    (rmsprop_stateless, STATE_HINT),
+]
+MOMENTUM_MISTAKES = [
+    (momentum_flipped, "momentum sign? v = momentum * v - lr * g, then p = p + v"),
+    (momentum_forgotten, "the velocity is not used: " + STATE_HINT),
+    (momentum_dampened, "no (1 - momentum) factor on the gradient: v = momentum * v - lr * g"),
+]
+SGD_MISTAKES = [
+    (sgd_plus, "did you add the gradient? step against it: p - lr * g"),
+    (sgd_no_lr, "did you forget the learning rate lr?"),
+]
+
+
+def problem_params(seed=0):
+    """Parameters of two shapes and three different gradient dicts (n != k shows transposes)."""
+    rng = np.random.default_rng(seed)
+    params = {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}
+    grads_seq = [{"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)} for _ in range(3)]
+    return params, grads_seq
+
+
+def check_first_steps(student, reference, name, hp, mistakes, seed):
+    """Three steps from state=None with fixed gradients, against the reference, step by step."""
+    fn = STEP_FUNCTIONS[name]
+    call = call_text(fn, hp)
+    params, grads_seq = problem_params(seed)
+    expected = run_rule(lambda p, g, s, **h: getattr(reference, fn)(p, g, s, **h),
+                        params, grads_seq, **hp)
+    wrong = [(run_rule(rule, params, grads_seq, **hp), hint) for rule, hint in mistakes]
+    mine, state = _fresh(params), None
+    for step, grads in enumerate(grads_seq):
+        where = f"{call}, step {step + 1} of {len(grads_seq)}" + (
+            " (state=None)" if step == 0 else " (the state your previous step returned)")
+        mine, state = split_step(getattr(student, fn)(mine, _fresh(grads), state, **hp),
+                                 params, where)
+        expect_params(mine, expected[step], where,
+                      mistakes=[(w[step], hint) for w, hint in wrong],
+                      hints=[STATE_HINT] if step else [])
+        mine = _fresh(mine)
+
+
+# ---- closed forms: the first steps -------------------------------------------------------------
+@pytest.mark.public
+def test_sgd_step(student, reference):
+    """sgd_step() moves every parameter by -lr * gradient and keeps the dict's keys"""
+    check_first_steps(student, reference, "sgd", {"lr": 0.1}, SGD_MISTAKES, seed=1)
+
+
+@pytest.mark.public
+@pytest.mark.points(2)
+def test_momentum_step(student, reference):
+    """momentum_step() keeps a velocity: three steps from state=None match the closed form"""
+    check_first_steps(student, reference, "momentum", {"lr": 0.1, "momentum": 0.9},
+                      MOMENTUM_MISTAKES, seed=2)
+
+
+@pytest.mark.public
+@pytest.mark.points(2)
+def test_rmsprop_step(student, reference):
+    """rmsprop_step() scales by sqrt(s + eps), s a running average of squared gradients"""
+    check_first_steps(student, reference, "rmsprop", {"lr": 0.01, "rho": 0.9, "eps": 1e-7},
+                      RMSPROP_MISTAKES, seed=3)
+    # A large eps shows where it is added (the rule is Keras's, stated in the docstring).
+    check_first_steps(student, reference, "rmsprop", {"lr": 0.01, "rho": 0.9, "eps": 0.1},
+                      RMSPROP_MISTAKES, seed=4)
+
+
+@pytest.mark.public
+@pytest.mark.points(3)
+def test_adam_step(student, reference):
+    """adam_step() with bias correction: three steps from state=None match Keras's formula"""
+    check_first_steps(student, reference, "adam",
+                      {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-7},
+                      ADAM_MISTAKES, seed=5)
+    check_first_steps(student, reference, "adam",
+                      {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 0.1},
+                      ADAM_MISTAKES, seed=6)
+
+
+@pytest.mark.points(2)
+def test_steps_do_not_modify_inputs(student):
+    """the four step functions leave params, grads and state unchanged (pure functions)"""
+    params, grads_seq = problem_params(seed=7)
+    hps = {"sgd": {"lr": 0.1}, "momentum": {"lr": 0.1, "momentum": 0.9},
+           "rmsprop": {"lr": 0.01}, "adam": {"lr": 0.01}}
+    for name, fn in STEP_FUNCTIONS.items():
+        call = f"{fn}(params, grads, state)"
+        first = expect_inputs_untouched(getattr(student, fn), params, grads_seq[0], None,
+                                        call=f"{fn}(params, grads, None)",
+                                        names=["params", "grads", "state"], **hps[name])
+        state = first[1] if isinstance(first, tuple) and len(first) == 2 else None
+        expect_inputs_untouched(getattr(student, fn), params, grads_seq[1], state, call=call,
+                                names=["params", "grads", "state"], **hps[name])
+
+
+# ---- Keras's trajectories ----------------------------------------------------------------------
+DATA = load()
+
+
+def follow_keras(student, name, problem, prerequisites, test):
+    """Run the student's step along one stored Keras trajectory, from the same start with the
+    gradients at the student's own parameters; compare every step."""
+    fn = STEP_FUNCTIONS[name]
+    hp = DATA["optimizers"][name]
+    data = DATA[problem]
+    path = data["paths"][name]
+    start = {k: np.asarray(v, dtype=float) for k, v in data["start"].items()}
+    if problem == "quadratic":
+        def grads_at(p):
+            return quadratic_grads(p, data)
+        where_text = "on the quadratic"
+    else:
+        X, y = np.asarray(data["X"]), np.asarray(data["y"])
+
+        def grads_at(p):
+            return network_grads(p, X, y)
+        where_text = "on a 2-4-1 tanh network (mean squared error)"
+    charged = prerequisites.counted(test)
+    mine, state = start, None
+    for step, keras_params in enumerate(path):
+        where = f"{call_text(fn, hp)} {where_text}, step {step + 1} of {len(path)}"
+        grads = grads_at(mine)
+        mine, state = split_step(getattr(student, fn)(_fresh(mine), grads, state, **hp),
+                                 start, where)
+        if charged:  # the rule itself was charged: the form of every step only
+            mine = {k: np.asarray(v, dtype=float) for k, v in mine.items()}
+            if not all(np.isfinite(v).all() for v in mine.values()):
+                break  # a wrong rule may diverge; its mistake is counted in the closed form
+            continue
+        expected = {k: np.asarray(v) for k, v in keras_params.items()}
+        expect_params(mine, expected, where + " (compared with Keras)", tol=TRAJECTORY_TOL,
+                      hints=[STATE_HINT if step >= 3 else
+                             "follow the docstring's formula exactly"])
+        mine = _fresh(mine)
+    if charged:
+        prerequisites.excuse("the values along Keras's trajectory", test)
+
+
+def check_trajectories(student, name, prerequisites, test):
+    for problem in ("quadratic", "network"):
+        follow_keras(student, name, problem, prerequisites, test)
+
+
+@pytest.mark.points(2)
+@pytest.mark.depends_on("test_sgd_step")
+def test_sgd_matches_keras(student, prerequisites):
+    """sgd_step() follows Keras's SGD step by step on a quadratic and a tiny network"""
+    check_trajectories(student, "sgd", prerequisites, "test_sgd_step")
+
+
+@pytest.mark.points(2)
+@pytest.mark.depends_on("test_momentum_step")
+def test_momentum_matches_keras(student, prerequisites):
+    """momentum_step() follows Keras's SGD(momentum) step by step"""
+    check_trajectories(student, "momentum", prerequisites, "test_momentum_step")
+
+
+@pytest.mark.points(2)
+@pytest.mark.depends_on("test_rmsprop_step")
+def test_rmsprop_matches_keras(student, prerequisites):
+    """rmsprop_step() follows Keras's RMSprop step by step"""
+    check_trajectories(student, "rmsprop", prerequisites, "test_rmsprop_step")
+
+
+@pytest.mark.points(2)
+@pytest.mark.depends_on("test_adam_step")
+def test_adam_matches_keras(student, prerequisites):
+    """adam_step() follows Keras's Adam step by step"""
+    check_trajectories(student, "adam", prerequisites, "test_adam_step")
+
+
+# ---- losses ------------------------------------------------------------------------------------
+def regression_batch():
+    rng = np.random.default_rng(8)
+    return rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
+
+
+def binary_batch():
+    rng = np.random.default_rng(9)
+    y = (rng.random(8) < 0.5).astype(float)
+    y[:2] = [0.0, 1.0]
+    return y, rng.uniform(0.05, 0.95, size=8)
+
+
+def categorical_batch(m=5, k=4):
+    rng = np.random.default_rng(10)
+    y = np.eye(k)[rng.integers(0, k, size=m)]
+    z = rng.normal(size=(m, k))
+    return y, np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+
+
+SUM_NOT_MEAN = "did you sum over the batch instead of averaging?"
+CLIP_HINT = ("clip the probabilities to [EPSILON, 1 - EPSILON] first "
+             "(np.clip(p, EPSILON, 1 - EPSILON)): log(0) is -inf")
+
+
+@pytest.mark.public
+def test_mse(student, reference):
+    """mse() is the mean of the squared differences, as a single number"""
+    y, pred = regression_batch()
+    for call, args in (("mse(y_true, y_pred) with shape (6, 3)", (y, pred)),
+                       ("mse(y_true, y_pred) with shape (6,)", (y[:, 0], pred[:, 0]))):
+        want = reference.mse(*args)
+        expect_scalar(student.mse(*args), want, call=call, diagnose=[
+            matches([want * args[0].size], SUM_NOT_MEAN),
+            matches([np.mean(np.abs(args[1] - args[0]))], "forgot to square the differences?"),
+            matches([want / 2], "no factor 1/2: mse is the plain mean of the squares")])
+
+
+@pytest.mark.public
+def test_mse_grad(student, reference):
+    """mse_grad() is 2 * (y_pred - y_true) / N, the gradient of the mean"""
+    y, pred = regression_batch()
+    call = "mse_grad(y_true, y_pred)"
+    expect_array(student.mse_grad(y, pred), reference.mse_grad(y, pred), call=call, diagnose=[
+        scaled_by(0.5, "missing the factor 2 from the derivative of the square?"),
+        scaled_by(y.size, "divide by N, the number of entries: mse is a mean"),
+        scaled_by(y.size / 2, "the gradient of the mean is 2 * (y_pred - y_true) / N"),
+        negated("y_pred - y_true, not y_true - y_pred: the gradient points uphill"),
+        scaled_by(y.shape[1], "divide by N = y_pred.size, every entry, not only the rows")])
+
+
+@pytest.mark.public
+def test_binary_cross_entropy(student, reference):
+    """binary_cross_entropy() is the mean of -(y log p + (1 - y) log(1 - p))"""
+    y, p = binary_batch()
+    call = "binary_cross_entropy(y_true, p)"
+    want = reference.binary_cross_entropy(y, p)
+    expect_scalar(student.binary_cross_entropy(y, p), want, call=call, diagnose=[
+        matches([want * y.size], SUM_NOT_MEAN),
+        matches([-want], "forgot the minus sign? the loss is -(y log p + (1 - y) log(1 - p))"),
+        matches([want / np.log(2)], "use the natural log (np.log), not log2"),
+        matches([want / np.log(10)], "use the natural log (np.log), not log10")])
+
+
+@pytest.mark.depends_on("test_binary_cross_entropy")
+def test_binary_cross_entropy_extreme(student, reference, prerequisites):
+    """binary_cross_entropy() stays finite, without warnings, for p exactly 0 and 1"""
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0])
+    p = np.array([0.0, 1.0, 0.0, 1.0, 0.3, 0.6])  # two right and certain, two wrong and certain
+    call = "binary_cross_entropy(y_true, p) with p exactly 0 and 1"
+    with observe() as seen:
+        got = student.binary_cross_entropy(y, p)
+    if prerequisites:
+        expect_finite(got, call, hints=[CLIP_HINT])
+        prerequisites.excuse("the value itself", "test_binary_cross_entropy")
+    else:
+        expect_scalar(got, reference.binary_cross_entropy(y, p), call=call, rtol=1e-5,
+                      hints=[CLIP_HINT + ", with EPSILON = 1e-7"])
+    expect_no_float_warnings(seen.warnings, call, hints=[CLIP_HINT])
+
+
+@pytest.mark.public
+def test_binary_cross_entropy_grad(student, reference):
+    """binary_cross_entropy_grad() is (p - y) / (p (1 - p)) / N"""
+    y, p = binary_batch()
+    call = "binary_cross_entropy_grad(y_true, p)"
+    expect_array(student.binary_cross_entropy_grad(y, p),
+                 reference.binary_cross_entropy_grad(y, p), call=call, diagnose=[
+                     scaled_by(y.size, "divide by N: the loss is a mean"),
+                     negated("the gradient of -log(p) is -1/p: check the signs")])
+
+
+@pytest.mark.depends_on("test_binary_cross_entropy_grad")
+def test_binary_cross_entropy_grad_extreme(student, reference, prerequisites):
+    """binary_cross_entropy_grad() stays finite, without warnings, for p exactly 0 and 1"""
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+    p = np.array([0.0, 1.0, 0.0, 1.0, 0.4])
+    call = "binary_cross_entropy_grad(y_true, p) with p exactly 0 and 1"
+    with observe() as seen:
+        got = student.binary_cross_entropy_grad(y, p)
+    if prerequisites:
+        expect_shape(got, p.shape, call)
+        expect_finite(got, call, hints=[CLIP_HINT])
+        prerequisites.excuse("the values themselves", "test_binary_cross_entropy_grad")
+    else:
+        expect_array(got, reference.binary_cross_entropy_grad(y, p), call=call, rtol=1e-5,
+                     hints=[CLIP_HINT], nonfinite="division by p = 0 or 1 - p = 0: " + CLIP_HINT)
+    expect_no_float_warnings(seen.warnings, call, hints=[CLIP_HINT])
+
+
+@pytest.mark.public
+def test_categorical_cross_entropy(student, reference):
+    """categorical_cross_entropy() sums over the classes and averages over the samples"""
+    y, p = categorical_batch()
+    call = "categorical_cross_entropy(y_true, p)"
+    want = reference.categorical_cross_entropy(y, p)
+    expect_scalar(student.categorical_cross_entropy(y, p), want, call=call, diagnose=[
+        matches([want * y.shape[0]], SUM_NOT_MEAN),
+        matches([want / y.shape[1]], "sum over the k classes, then average over the m "
+                                     "samples (not a mean over every entry)"),
+        matches([-want], "forgot the minus sign? the loss is -sum y log p")])
+
+
+@pytest.mark.depends_on("test_categorical_cross_entropy")
+def test_categorical_cross_entropy_extreme(student, reference, prerequisites):
+    """categorical_cross_entropy() stays finite, without warnings, when some p are 0 or 1"""
+    y = np.eye(3)[[0, 1, 2, 0]]
+    p = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.2, 0.3, 0.5], [0.0, 0.5, 0.5]])
+    call = "categorical_cross_entropy(y_true, p) with probabilities exactly 0 and 1"
+    with observe() as seen:
+        got = student.categorical_cross_entropy(y, p)
+    if prerequisites:
+        expect_finite(got, call, hints=[CLIP_HINT])
+        prerequisites.excuse("the value itself", "test_categorical_cross_entropy")
+    else:
+        expect_scalar(got, reference.categorical_cross_entropy(y, p), call=call, rtol=1e-5,
+                      hints=[CLIP_HINT + ", with EPSILON = 1e-7"])
+    expect_no_float_warnings(seen.warnings, call, hints=[
+        CLIP_HINT + "; 0 * log(0) is nan in numpy even where y = 0"])
+
+
+@pytest.mark.public
+def test_categorical_cross_entropy_grad(student, reference):
+    """categorical_cross_entropy_grad() is -y / p / m"""
+    y, p = categorical_batch()
+    call = "categorical_cross_entropy_grad(y_true, p)"
+    expect_array(student.categorical_cross_entropy_grad(y, p),
+                 reference.categorical_cross_entropy_grad(y, p), call=call, diagnose=[
+                     scaled_by(y.shape[0], "divide by m, the number of samples"),
+                     scaled_by(1 / y.shape[1], "divide by m (the rows), not by every entry"),
+                     negated("the gradient of -log(p) is -1/p: check the sign"),
+                     matches(p - y, "p - y is the gradient with respect to the softmax's "
+                                    "scores; this one is with respect to p")])
+
+
+@pytest.mark.depends_on("test_categorical_cross_entropy_grad")
+def test_categorical_cross_entropy_grad_extreme(student, reference, prerequisites):
+    """categorical_cross_entropy_grad() stays finite, without warnings, when some p are 0"""
+    y = np.eye(3)[[0, 1, 2]]
+    p = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.2, 0.3, 0.5]])
+    call = "categorical_cross_entropy_grad(y_true, p) with probabilities exactly 0 and 1"
+    with observe() as seen:
+        got = student.categorical_cross_entropy_grad(y, p)
+    if prerequisites:
+        expect_shape(got, p.shape, call)
+        expect_finite(got, call, hints=[CLIP_HINT])
+        prerequisites.excuse("the values themselves", "test_categorical_cross_entropy_grad")
+    else:
+        expect_array(got, reference.categorical_cross_entropy_grad(y, p), call=call,
+                     rtol=1e-5, hints=[CLIP_HINT], nonfinite="division by p = 0: " + CLIP_HINT)
+    expect_no_float_warnings(seen.warnings, call, hints=[CLIP_HINT])
+
+
+def test_losses_do_not_modify_inputs(student):
+    """the losses and their gradients leave y_true and the predictions unchanged"""
+    y, p = binary_batch()
+    yc, pc = categorical_batch()
+    yr, pr = regression_batch()
+    p = p.copy()
+    p[0] = 0.0  # something to clip
+    pc = pc.copy()
+    pc[0] = [1.0, 0.0, 0.0, 0.0]
+    for fn, args in (("mse", (yr, pr)), ("mse_grad", (yr, pr)),
+                     ("binary_cross_entropy", (y, p)), ("binary_cross_entropy_grad", (y, p)),
+                     ("categorical_cross_entropy", (yc, pc)),
+                     ("categorical_cross_entropy_grad", (yc, pc))):
+        expect_inputs_untouched(getattr(student, fn), *args, call=f"{fn}(y_true, y_pred)",
+                                names=["y_true", "y_pred"])
