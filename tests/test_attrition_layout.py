@@ -230,7 +230,7 @@ def test_scikit_learn_model_gets_a_sentence():
 
 
 def test_partial_credit_names_only_the_metric_its_value_and_target():
-    from grader.suites.attrition.conftest import held_out_metric
+    from grader.suites.attrition.conftest import score_held_out
 
     def threshold(metric, value):
         return scoring.lookup("attrition", metric, None).fraction(value)
@@ -238,10 +238,32 @@ def test_partial_credit_names_only_the_metric_its_value_and_target():
     spec = scoring.lookup("attrition", "roc_auc", None)
     value = (spec.floor + spec.target) / 2
     with pytest.raises(AssertionError) as info:
-        held_out_metric(threshold, {}, "roc_auc", value)
+        score_held_out(threshold, {}, "roc_auc", value)
     assert str(info.value) == (f"roc_auc is {value:.3f}, below its target {spec.target:.3f} "
                                "for full credit.")
-    held_out_metric(threshold, {}, "roc_auc", spec.target)  # full credit: no message
+    score_held_out(threshold, {}, "roc_auc", spec.target)  # full credit: no message
+
+
+def test_student_edition_keeps_every_fixture_of_the_public_tests():
+    """The edition cuts the suite to its public tests; what they ask for must survive."""
+    from grader import assignment, student_edition
+
+    files = student_edition.public_suite(assignment.SUITES_DIR / "attrition")
+    defined = set()  # fixture names: the function's, or the name= of its decorator
+    for node in ast.parse(files["conftest.py"]).body:
+        for decorator in getattr(node, "decorator_list", []):
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if ast.unparse(target) == "pytest.fixture":
+                names = [k.value.value for k in getattr(decorator, "keywords", [])
+                         if k.arg == "name" and isinstance(k.value, ast.Constant)]
+                defined.add(names[0] if names else node.name)
+    from_the_plugin = {"student", "data_source", "record", "threshold", "reference"}
+    public = [node for node in ast.parse(files["test_attrition.py"]).body
+              if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
+    assert {"test_encode_target", "test_model_structure"} <= {node.name for node in public}
+    for node in public:
+        missing = {a.arg for a in node.args.args} - defined - from_the_plugin
+        assert not missing, (node.name, missing)
 
 
 # ---------------------------------------------------------------- tutorial-style submissions

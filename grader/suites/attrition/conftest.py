@@ -72,7 +72,7 @@ def expect_keras_model(model, call):
     return model
 
 
-def held_out_metric(threshold, data_source, metric, value):
+def score_held_out(threshold, data_source, metric, value):
     """Score ``value`` with the calibrated threshold of ``metric``. Below the target, the
     message names this metric, its value and its target, and nothing else (no credit at all
     gets the threshold's own message, which names the minimum too)."""
@@ -84,15 +84,16 @@ def held_out_metric(threshold, data_source, metric, value):
     return fraction
 
 
-@pytest.fixture(name="held_out_metric")
-def held_out_metric_fixture(threshold, data_source):
-    """``held_out_metric(metric, value)`` for the held-out tests."""
-    return lambda metric, value: held_out_metric(threshold, data_source, metric, value)
+@pytest.fixture
+def held_out_metric(threshold, data_source):
+    """``held_out_metric(metric, value)``: :func:`score_held_out` for the held-out tests."""
+    return lambda metric, value: score_held_out(threshold, data_source, metric, value)
 
 
-@pytest.fixture(name="expect_keras_model", scope="package")
-def expect_keras_model_fixture():
-    """:func:`expect_keras_model`, for the tests of the package."""
+@pytest.fixture(scope="package")
+def keras_model_check():
+    """:func:`expect_keras_model`, for the tests of the package (a fixture, because the
+    suite's test modules do not import the conftest)."""
     return expect_keras_model
 
 

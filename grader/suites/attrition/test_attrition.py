@@ -133,10 +133,10 @@ def test_preprocess_scales_and_one_hot_encodes(student_features, attrition):
 
 @pytest.mark.public
 @pytest.mark.points(2)
-def test_model_structure(student, expect_keras_model):
+def test_model_structure(student, keras_model_check):
     """build_model(n) has ReLU hidden layer(s), a Dense(1, sigmoid) output and binary cross-entropy"""
     call = "build_model(20)"
-    model = expect_keras_model(student.build_model(20), call)
+    model = keras_model_check(student.build_model(20), call)
     stack = dense_stack(model, call)
     expect_true(len(stack) >= 2,
                 f"{call}: found {len(stack)} Dense layer(s); expected at least one hidden "
