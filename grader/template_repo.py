@@ -29,8 +29,14 @@ __pycache__/
 *.py[cod]
 .ipynb_checkpoints/
 .venv/
+venv/
 grader-check/
 reports/
+# left behind by `python -m pip install ./.grader`
+build/
+*.egg-info/
+.grader/build/
+.grader/*.egg-info/
 """
 
 README = """\
@@ -53,16 +59,42 @@ Your work for the course's deep-learning assignment. Each exercise is one file i
 3. Commit and push as often as you like. What counts is the last push before the deadline.
 
 ## Check your work
-Install the grader's public checks once (they are in `.grader/`; do not edit them), then run
-them from the top of this repository:
+Install the grader's public checks once, in a virtual environment of this repository (they
+are in `.grader/`; do not edit them). You need Python 3.10, 3.11 or 3.12.
+
+Linux and macOS (a terminal, at the top of this repository):
 
 ```bash
+python3 -m venv .venv
+source .venv/bin/activate
 python -m pip install ./.grader
 grader check
 ```
 
+Windows (PowerShell, at the top of this repository):
+
+```powershell
+py -3.11 -m venv .venv
+.venv\\Scripts\\Activate.ps1
+python -m pip install ./.grader
+grader check
+```
+
+(In `cmd.exe` activate with `.venv\\Scripts\\activate.bat`. If PowerShell refuses to run the
+script, run `Set-ExecutionPolicy -Scope CurrentUser RemoteSigned` once.) Each new terminal
+needs the `activate` line again before `grader check`.
+
+The install brings TensorFlow and the course's other libraries: about 2 GB on disk
+(TensorFlow alone is 1.3 GB), a download of roughly 500 MB, so plan 3 to 10 minutes for the
+first install depending on your connection. `.venv/` and the build leftovers are in
+`.gitignore`: they never go into your commits.
+
 `grader check` runs the public tests against your files, in a sandbox, and tells you for
-each one what was expected, what came back and a likely cause.
+each one what was expected, what came back and a likely cause. Each result appears as soon
+as its test finishes; while your code runs, a line shows for how long, against its time
+limit. `grader check neuron` checks one exercise; `grader --version` says which grader you
+have. On Linux with bubblewrap installed the sandbox is complete; on macOS and Windows the
+check still runs, with the limits that system offers (it says which).
 
 ## What happens when you push
 GitHub Actions runs the same public checks (`.github/workflows/check.yml`): the run's page

@@ -145,6 +145,39 @@ def test_readme_tells_students_how_to_check_and_what_ci_does(built):
     assert "grader-check/" in (out / ".gitignore").read_text()
 
 
+def test_readme_gives_the_virtual_environment_for_each_os_and_the_install_cost(built):
+    out, _ = built
+    readme = (out / "README.md").read_text()
+    assert "python3 -m venv .venv" in readme and "source .venv/bin/activate" in readme
+    assert "py -3.11 -m venv .venv" in readme and ".venv\\Scripts\\Activate.ps1" in readme
+    assert ".venv\\Scripts\\activate.bat" in readme
+    assert "Linux and macOS" in readme and "Windows" in readme
+    assert re.search(r"about \d+ GB on disk", readme) and re.search(r"\d+ to \d+ minutes", readme)
+    assert "grader --version" in readme
+
+
+def test_gitignore_hides_the_virtual_environment_and_build_leftovers(built, tmp_path):
+    """What `pip install ./.grader` and a venv leave behind never shows in `git status`."""
+    out, _ = built
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".gitignore").write_text((out / ".gitignore").read_text())
+    leftovers = [".grader/build/lib/grader/cli.py", ".grader/dl_grader_student.egg-info/PKG-INFO",
+                 "build/bdist.linux-x86_64/x", ".venv/pyvenv.cfg", "grader-check/result.json",
+                 "exercises/__pycache__/neuron.cpython-311.pyc"]
+    kept = ["exercises/neuron.py", ".grader/grader/cli.py", ".grader/pyproject.toml"]
+    for rel in leftovers + kept:
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text("x")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=60)
+    shown = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo,
+                           capture_output=True, text=True, check=True, timeout=60).stdout
+    for rel in leftovers:
+        assert rel not in shown, shown
+    for rel in kept:
+        assert rel in shown, shown
+
+
 def test_command_builds_and_refuses_a_non_empty_folder(tmp_path, capsys):
     out = tmp_path / "repo"
     assert template_repo.run(parse([str(out), "--title", "Week 3"])) == 0
@@ -194,6 +227,10 @@ def test_the_template_workflow_steps_check_a_students_work(tmp_path):
     installed = run_step(step(wf, "check", "Install the grader's public checks")["run"], repo,
                          env, path)
     assert installed.returncode == 0, installed.stdout + installed.stderr
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=60)
+    untracked = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                               cwd=repo, capture_output=True, text=True, check=True).stdout
+    assert "build/" not in untracked and ".egg-info" not in untracked, untracked
     where = subprocess.run([python, "-c", "import grader, grader.assignment as a; "
                             "print(grader.__file__, a.STUDENT_EDITION)"], cwd=repo,
                            capture_output=True, text=True, check=True).stdout
@@ -211,6 +248,7 @@ def test_the_template_workflow_steps_check_a_students_work(tmp_path):
     assert lines and all(line.startswith("::warning ") for line in lines)
     assert len(lines) == len(assignment.EXERCISE_NAMES) - 1        # all but neuron
     text = summary.read_text()
+    assert text.startswith("### Public checks:") and "Autograder" not in text, text
     assert re.search(r"\| neuron \| (\d+) / \1 \| all tests passed \|", text), text
     assert text.count("not attempted yet |") == len(assignment.EXERCISE_NAMES) - 1
     # a student cannot grade with it: the hidden tests are not there

@@ -27,7 +27,8 @@ WORKFLOWS = PROJECT_ROOT / "grader" / "templates" / "workflows"
 STUDENT = WORKFLOWS / "student.yml"
 INSTRUCTOR = WORKFLOWS / "instructor.yml"
 PROJECT_CI = PROJECT_ROOT / ".github" / "workflows" / "tests.yml"
-ALL = [PROJECT_CI, STUDENT, INSTRUCTOR]
+OS_MATRIX = PROJECT_ROOT / ".github" / "workflows" / "student-os-matrix.yml"
+ALL = [PROJECT_CI, STUDENT, INSTRUCTOR, OS_MATRIX]
 
 
 def find_actionlint() -> str | None:
@@ -132,6 +133,57 @@ def test_project_ci_runs_make_test_with_bubblewrap_on_python_311():
     assert "apt-get install -y -qq bubblewrap" in scripts
     assert re.search(r"^make test\b", scripts, re.MULTILINE)
     assert "secrets." not in yaml.safe_dump(wf)
+
+
+def test_os_matrix_builds_a_template_and_checks_a_correct_and_a_buggy_solution():
+    wf = load(OS_MATRIX)
+    assert wf["permissions"] == {"contents": "read"}
+    assert "secrets." not in yaml.safe_dump(wf)
+    template, check = wf["jobs"]["template"], wf["jobs"]["check"]
+    assert "grader template student-repo" in "\n".join(s.get("run", "") for s in template["steps"])
+    upload = next(s for s in template["steps"] if s.get("uses", "").startswith(
+        "actions/upload-artifact"))
+    assert upload["with"]["include-hidden-files"] is True      # .grader/ and .github/ go too
+    assert check["needs"] == "template"
+    assert check["strategy"]["matrix"]["os"] == ["ubuntu-latest", "macos-latest",
+                                                 "windows-latest"]
+    assert check["strategy"]["fail-fast"] is False
+    assert check["defaults"]["run"]["shell"] == "bash"           # one script for every OS
+    install = step(wf, "check", "Install the student edition in a virtual environment")["run"]
+    assert "-m venv .venv" in install and "pip install --quiet ./.grader" in install
+    assert ".venv/Scripts/python.exe" in install                  # Windows' venv layout
+    good = step(wf, "check", "A correct solution passes its public checks")["run"]
+    assert "solutions/neuron.py exercises/neuron.py" in good and "grader check neuron" in good
+    bad = step(wf, "check", "A buggy solution fails them, and says where")["run"]
+    assert "grader check neuron" in bad and '"$status" -ne 1' in bad
+
+
+def test_os_matrix_buggy_step_demands_exit_1(tmp_path):
+    """The buggy step's script: green only when the check exits 1 and names the test."""
+    wf = load(OS_MATRIX)
+    script = step(wf, "check", "A buggy solution fails them, and says where")["run"]
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "neuron.py").write_text("import numpy as np\n")
+    fake = fake_command(tmp_path / "bin", "student-python", """
+        import os, sys
+        print("  XX 0/1  relu() zeroes negatives and keeps positives")
+        sys.exit(int(os.environ["FAKE_STATUS"]))
+        """)
+    results = {}
+    for status in ("0", "1", "3"):
+        done = run_step(script, tmp_path, {"STUDENT_PYTHON": str(fake), "FAKE_STATUS": status})
+        results[status] = done.returncode
+    assert results == {"0": 1, "1": 0, "3": 1}
+    assert "def relu(z):" in (tmp_path / "exercises" / "neuron.py").read_text()
+
+
+def test_student_workflow_caches_pip_downloads():
+    """TensorFlow is not downloaded again on every push."""
+    wf = load(STUDENT)
+    (setup,) = [s for s in steps(wf, "check")
+                if s.get("uses", "").startswith("actions/setup-python")]
+    assert setup["with"]["cache"] == "pip"
+    assert setup["with"]["cache-dependency-path"] == ".grader/pyproject.toml"
 
 
 # ---- the student workflow --------------------------------------------------------------------
