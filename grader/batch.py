@@ -337,6 +337,8 @@ class Options:
     command: tuple[str, ...] = (sys.executable, "-m", "grader", "grade")
     # roster, deadline and late policy (grader/term.py): applied after each grading
     term: "Term | None" = None
+    # the next grading process starts ahead, warm (grader.pool.StandbyGraders); --no-pool
+    pool: bool = True
 
 
 @dataclass
@@ -360,6 +362,61 @@ class Runner:
         self._lock = threading.Lock()
         self._running: dict[int, subprocess.Popen] = {}
         self._env = _child_env()
+        self._standbys = None     # grader.pool.StandbyGraders, when the pool is on
+
+    # -- grading processes started ahead (grader.pool) ---------------------------------------
+    def expect(self, count: int) -> None:
+        """``count`` submissions follow: keep the next grading process warm while one runs."""
+        if self._use_standby():
+            self._standby_graders().expect(count)
+
+    def close(self) -> None:
+        if self._standbys is not None:
+            self._standbys.close()
+
+    def _use_standby(self) -> bool:
+        return self.options.pool and self.options.command == Options.command
+
+    def _standby_graders(self):
+        if self._standbys is None:
+            from grader.pool import StandbyGraders
+
+            def popen(cmd: list[str]) -> subprocess.Popen:
+                proc = subprocess.Popen(_die_with_batch(cmd), stdin=subprocess.PIPE,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        env=self._env, start_new_session=True)
+                with self._lock:
+                    self._running[proc.pid] = proc
+                    if self.stopping.is_set():
+                        _kill_group(proc)
+                return proc
+
+            def forget(proc: subprocess.Popen) -> None:
+                with self._lock:
+                    self._running.pop(proc.pid, None)
+
+            self._standbys = StandbyGraders(popen, forget)
+        return self._standbys
+
+    def _spawn_standby(self, cmd: list[str], target: Path, folder: Path, timeout: float) -> int:
+        """Like _spawn, through a standby grading process (the same command, warmed up)."""
+        if self.stopping.is_set():
+            raise Interrupted
+        graders = self._standby_graders()
+        proc = graders.take(graders.command(cmd, str(target), str(folder)))
+        graders.hand_over(proc, str(target), str(folder), str(folder / LOG_NAME))
+        try:
+            proc.wait(timeout=max(timeout, 0.01))
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            proc.wait()
+            raise
+        finally:
+            with self._lock:
+                self._running.pop(proc.pid, None)
+        if self.stopping.is_set():
+            raise Interrupted
+        return proc.returncode
 
     # -- processes ---------------------------------------------------------------------------
     def _spawn(self, cmd: list[str], timeout: float, stdout: IO | int, env: dict[str, str]
@@ -458,7 +515,12 @@ class Runner:
             cmd += ["--hide", str(path)]
         with open(folder / LOG_NAME, "wb") as log:
             try:
-                code, _ = self._spawn(cmd, self._time_left(started, "grading"), log, self._env)
+                if self._use_standby():   # the process writes the log itself
+                    code = self._spawn_standby(cmd, target, folder,
+                                               self._time_left(started, "grading"))
+                else:
+                    code, _ = self._spawn(cmd, self._time_left(started, "grading"), log,
+                                          self._env)
             except subprocess.TimeoutExpired:
                 return (f"timed out: grading took longer than {_duration(o.timeout)} "
                         f"(--timeout); the grading process was killed")
@@ -649,6 +711,7 @@ def run_all(runner: Runner, todo: list[Submission], progress: Progress) -> list[
         return outcomes
     pool = cf.ThreadPoolExecutor(max_workers=min(runner.options.jobs, len(todo)),
                                  thread_name_prefix="grade")
+    runner.expect(len(todo))
     pending = {pool.submit(runner.grade, sub) for sub in todo}
     try:
         while pending:
@@ -663,8 +726,10 @@ def run_all(runner: Runner, todo: list[Submission], progress: Progress) -> list[
     except BaseException:
         runner.stop()
         pool.shutdown(wait=True, cancel_futures=True)
+        runner.close()
         raise
     pool.shutdown(wait=True)
+    runner.close()
     return outcomes
 
 
@@ -696,8 +761,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    "file with one path or git URL per line (URL@ref picks a commit, branch "
                    "or tag; # starts a comment)")
     b.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    b.add_argument("--jobs", "-j", type=int, metavar="N", default=None,
-                   help="submissions graded at once (default: the number of CPUs)")
+    b.add_argument("--jobs", "-j", type=_jobs_arg, metavar="N", default=None,
+                   help="submissions graded at once (default: the number of CPUs); 'auto' "
+                   "picks it from the cores and the memory available, and says why")
+    b.add_argument("--pool", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep the next grading process and its workers started ahead, warm "
+                   "(default: on; env GRADER_POOL=0 turns it off); see docs/BENCHMARKS.md")
     b.add_argument("--shard", metavar="I/N",
                    help="grade only shard I of N (1-based), for splitting a class across "
                    "machines; combine the outputs with `grader merge`")
@@ -738,8 +807,23 @@ def _options(args: argparse.Namespace) -> Options:
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     if jobs < 1:
         raise UsageError(f"--jobs {jobs}: give at least 1")
+def _jobs_arg(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number or 'auto'") from None
+
+
     if not args.timeout > 0:
+    from grader import pool as worker_pool
+
+    pooled = worker_pool.enabled(getattr(args, "pool", None))
         raise UsageError(f"--timeout {args.timeout:g}: give a positive number of seconds")
+    if jobs == "auto":
+        jobs, why = worker_pool.plan_jobs(args.exercise, available_cores(), pooled)
+        print(f"--jobs auto: {jobs} ({why})", file=sys.stderr)
     from grader.term import Term
 
     try:
@@ -753,7 +837,8 @@ def _options(args: argparse.Namespace) -> Options:
     return Options(out=Path(args.out), jobs=jobs, threads=max(1, available_cores() // jobs),
                    timeout=float(args.timeout), exercises=args.exercise, sandbox=args.sandbox,
                    deadline=parse_deadline(args.deadline) if args.deadline else None,
-                   hide=(Path(args.source).resolve(), Path(args.out).resolve()), term=term)
+                   hide=(Path(args.source).resolve(), Path(args.out).resolve()), term=term,
+                   pool=pooled)
 
 
 def run(args: argparse.Namespace) -> int:

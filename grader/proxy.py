@@ -26,9 +26,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from grader import pool as worker_pool
 from grader import wire
 from grader.safe_text import clean_text, one_line
-from grader.sandbox import Limits, Mode, allocate_uid, launch_spec, prepare_student_dir
+from grader.sandbox import (Limits, Mode, allocate_uid, default_hidden_paths, launch_spec,
+                            prepare_student_dir)
 from grader.submission import copy_for_worker
 
 
@@ -443,10 +445,24 @@ class StudentModule:
         self._outputs: list[str] = []
         self._deadline: float | None = None     # the budget runs from the first request
         self._prestarted: WorkerProcess | None = None
+        self._reserved: "worker_pool.Spare | None" = None   # a warm spare kept for this exercise
 
     # ---- lifecycle --------------------------------------------------------------------------
     def _spawn(self) -> WorkerProcess:
-        """A fresh worker on a fresh copy of the submission, importing its preloads."""
+        """A fresh worker on a fresh copy of the submission, importing its preloads: a warm
+        spare of this process's pool (grader.pool: started ahead, never given student code)
+        when there is one, else one started now."""
+        spare, self._reserved = self._reserved, None
+        pool = worker_pool.active()
+        if pool is not None:
+            hidden = default_hidden_paths() if self._hidden is None else self._hidden
+            got = pool.claim(self._mode, self._limits, hidden, self._preload,
+                             self._submission, spare)
+            if got is not None:
+                worker, self._copy = got
+                return worker
+        elif spare is not None:
+            spare.discard()
         self._copy = Path(tempfile.mkdtemp(prefix=f"grader-{self._exercise}-"))
         copy_for_worker(self._submission, self._copy)
         uid = allocate_uid(self._mode)
@@ -459,7 +475,12 @@ class StudentModule:
         other exercises are graded. The student's file is not loaded until a test needs it,
         and the worker is as isolated as one started then."""
         if self._worker is None and self._prestarted is None and not self._generation:
-            self._prestarted = self._spawn()
+            pool = worker_pool.active()
+            if pool is not None and self._reserved is None:
+                hidden = default_hidden_paths() if self._hidden is None else self._hidden
+                self._reserved = pool.reserve(self._mode, self._limits, hidden, self._preload)
+            if self._reserved is None:
+                self._prestarted = self._spawn()
 
     def _start(self) -> None:
         if self._import_error is not None:
@@ -513,6 +534,10 @@ class StudentModule:
         return self._worker
 
     def close(self) -> None:
+        if self._reserved is not None:        # a warm spare never used: back to its pool
+            spare, self._reserved = self._reserved, None
+            pool = worker_pool.active()
+            pool.give_back(spare) if pool is not None else spare.discard()
         if self._prestarted is not None:      # started for tests that never ran
             self._worker, self._prestarted = self._prestarted, None
         self._retire_worker()

@@ -1,0 +1,499 @@
+"""Warm workers: spares started ahead of need that have imported their libraries but never
+run student code (DESIGN.md: "warm processes may be reused as templates only if no student code
+ever ran in them").
+
+A spare is an ordinary worker (grader.proxy.WorkerProcess, started by grader.sandbox exactly as
+for a submission: bubblewrap, its own uid, its own cgroup, private /tmp and home, rlimits and the
+system-call filter) whose copy of the submission is still an *empty* folder, owned by the
+grading user, that the worker can enter but not write. The worker starts, drops to its uid,
+imports numpy (and Keras/TensorFlow for the TensorFlow exercises) and then waits for its first
+request. When an exercise needs a worker, :meth:`Spare.claim`:
+
+1. waits until the worker answers a request that runs no student code (``release`` of no
+   handles): its imports are finished, so no file of the submission can take part in them;
+2. copies the submission into the empty folder (grader.submission.copy_for_worker, the same
+   copy as without the pool) and hands it to the worker's uid (prepare_student_dir);
+3. returns the worker; the proxy then sends ``import`` as for any fresh worker.
+
+So a spare is used once, by one exercise of one submission, and is then stopped like any other
+worker; nothing is ever reused after student code ran. A spare that is never claimed is stopped
+by :meth:`WorkerPool.close`. The pool only moves *when* a worker starts (earlier, while the
+grader does something else); what the worker is, sees and may do does not change. The pool is
+on by default and turned off with ``--no-pool`` or ``GRADER_POOL=0``; docs/SECURITY.md and
+docs/BENCHMARKS.md ("Warm workers") say why this is safe and what it saves.
+
+Why not fork from a template with TensorFlow imported (a zygote)? Each worker's uid, mount
+namespace (its own /tmp, home and submission bind), network/IPC/PID namespaces, cgroup and
+system-call filter are set up by bubblewrap before the worker's interpreter starts; a zygote
+would have to rebuild all of that itself after fork, with CAP_SYS_ADMIN kept in the template,
+and its children would share the zygote's namespaces unless each unshared them again. The
+memory of pages shared with the template would also be charged to the template's cgroup, not
+the worker's. docs/BENCHMARKS.md records what TensorFlow does after fork.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+ENV = "GRADER_POOL"
+READY_TIMEOUT = 180.0      # a spare still importing after this is stopped, a fresh one started
+
+
+def enabled(flag: bool | None = None) -> bool:
+    """Whether warm workers are used: ``flag`` (``--no-pool`` gives False) wins, else the
+    environment (``GRADER_POOL=0`` turns the pool off), else on."""
+    if flag is not None:
+        return flag
+    return os.environ.get(ENV, "1").strip().lower() not in ("0", "off", "no", "false")
+
+
+def preload_for(exercise: str) -> tuple[str, ...]:
+    """What a worker of ``exercise`` imports before student code: Keras for the TensorFlow
+    exercises (the same rule as grader.pytest_plugin)."""
+    from grader import assignment
+
+    return ("keras",) if assignment.get(exercise).uses_tensorflow else ()
+
+
+@dataclass
+class Spare:
+    """One started worker on an empty copy folder, never given student code."""
+
+    worker: object                 # grader.proxy.WorkerProcess
+    copy: Path
+    uid: int | None
+    mode_name: str
+    limits: object                 # grader.sandbox.Limits
+    preload: tuple[str, ...]
+    hidden: frozenset[Path]
+    started: float = field(default_factory=time.monotonic)
+
+    def matches(self, mode, limits, preload: tuple[str, ...], hidden: Iterable[Path]) -> bool:
+        """Whether this spare is the worker a fresh start with these settings would be."""
+        if (self.mode_name, self.limits, tuple(self.preload)) != (mode.name, limits,
+                                                                  tuple(preload)):
+            return False
+        extra = [Path(p) for p in hidden if Path(p) not in self.hidden]
+        return not extra or _none_shown(mode, extra)
+
+    def ready(self, timeout: float = READY_TIMEOUT) -> bool:
+        """Wait until the worker has finished its imports and serves requests.
+
+        The request (``release`` of no handles) runs no student code — there is none in the
+        worker yet — and its reply is read under the wire's limits like any other."""
+        from grader import wire
+
+        if not self.worker.alive:
+            return False
+        header = {"op": "release", "target": None, "seq": 0,
+                  "args": wire.encode([[]], [])}
+        try:
+            reply, _ = self.worker.exchange(header, [], wire.Limit.within(timeout, 1 << 20))
+        except (socket.timeout, EOFError, wire.WireError, OSError):
+            return False
+        return reply.get("ok") is True and reply.get("re") == 0
+
+    def claim(self, submission: Path) -> tuple[object, Path] | None:
+        """The worker with ``submission`` copied into its folder, or None (the spare is then
+        stopped and the caller starts a fresh worker)."""
+        from grader.sandbox import prepare_student_dir
+        from grader.submission import copy_for_worker
+
+        try:
+            if not self.ready():
+                raise RuntimeError("spare not ready")
+            copy_for_worker(submission, self.copy)
+            prepare_student_dir(self.copy, self.uid)
+        except Exception:  # noqa: BLE001 - any trouble: a fresh worker instead
+            self.discard()
+            return None
+        return self.worker, self.copy
+
+    def discard(self) -> None:
+        self.worker.close()
+        shutil.rmtree(self.copy, ignore_errors=True)
+
+
+def _none_shown(mode, paths: list[Path]) -> bool:
+    """True when no path of ``paths`` is visible to a worker anyway (then hiding it changes
+    nothing in the worker's command line). Reduced mode hides nothing (its notes say so)."""
+    if mode.name != "bubblewrap":
+        return True
+    from grader import worker_view
+
+    view = worker_view.View.from_ops(worker_view.system_ops())
+    return not any((p.exists() or p.is_symlink()) and view.shows(p) for p in paths)
+
+
+class WorkerPool:
+    """Spare workers of one grading process, keyed by everything their start depends on."""
+
+    def __init__(self) -> None:
+        self._spares: list[Spare] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.started = 0        # spares started
+        self.claimed = 0        # spares handed to an exercise
+        self.missed = 0         # workers that had to be started fresh
+
+    def start(self, mode, limits, hidden: Iterable[Path], preload: tuple[str, ...],
+              count: int = 1) -> None:
+        """Start ``count`` spares now (each returns as soon as its process is launched; the
+        imports run in the worker, in parallel with whatever this process does next)."""
+        from grader.proxy import WorkerProcess
+        from grader.sandbox import allocate_uid, prepare_student_dir
+
+        hidden = [Path(p) for p in hidden]
+        for _ in range(count):
+            if self._closed:
+                return
+            copy = Path(tempfile.mkdtemp(prefix="grader-spare-"))
+            prepare_student_dir(copy, None)   # empty, the grading user's: enterable, read-only
+            uid = allocate_uid(mode)
+            try:
+                worker = WorkerProcess(mode, copy, limits, hidden, tuple(preload), uid)
+            except BaseException:
+                shutil.rmtree(copy, ignore_errors=True)
+                raise
+            spare = Spare(worker, copy, uid, mode.name, limits, tuple(preload),
+                          frozenset(hidden))
+            with self._lock:
+                if self._closed:
+                    spare.discard()
+                    return
+                self._spares.append(spare)
+                self.started += 1
+
+    def start_for(self, exercises: Iterable[str], mode, limits, hidden: Iterable[Path]) -> None:
+        """One spare per exercise, TensorFlow ones first (their imports take longest)."""
+        names = sorted(exercises, key=lambda n: not preload_for(n))
+        hidden = list(hidden)
+        for name in names:
+            self.start(mode, limits, hidden, preload_for(name))
+
+    def reserve(self, mode, limits, hidden: Iterable[Path],
+                preload: tuple[str, ...]) -> Spare | None:
+        """Take a matching spare out of the pool (not yet claimed: see Spare.claim)."""
+        hidden = list(hidden)
+        dead: list[Spare] = []
+        found = None
+        with self._lock:
+            for spare in list(self._spares):
+                if not spare.worker.alive:
+                    self._spares.remove(spare)
+                    dead.append(spare)
+                elif spare.matches(mode, limits, preload, hidden):
+                    self._spares.remove(spare)
+                    found = spare
+                    break
+        for spare in dead:
+            spare.discard()
+        return found
+
+    def give_back(self, spare: Spare) -> None:
+        """A reserved spare that was never claimed (no file copied, no request but the ready
+        probe) goes back to the pool."""
+        with self._lock:
+            if not self._closed and spare.worker.alive and not any(spare.copy.iterdir()):
+                self._spares.append(spare)
+                return
+        spare.discard()
+
+    def claim(self, mode, limits, hidden: Iterable[Path], preload: tuple[str, ...],
+              submission: Path, spare: Spare | None = None) -> tuple[object, Path] | None:
+        """A warm worker holding ``submission`` (``spare`` if given, else any matching one),
+        or None when the caller must start a fresh worker."""
+        spare = spare or self.reserve(mode, limits, hidden, preload)
+        got = spare.claim(submission) if spare is not None else None
+        with self._lock:
+            if got is None:
+                self.missed += 1
+            else:
+                self.claimed += 1
+        return got
+
+    @property
+    def idle(self) -> int:
+        with self._lock:
+            return len(self._spares)
+
+    def close(self) -> None:
+        """Stop every spare never claimed."""
+        with self._lock:
+            self._closed = True
+            spares, self._spares = self._spares, []
+        for spare in spares:
+            spare.discard()
+
+
+# ---- the pool of this process ------------------------------------------------------------------
+_ACTIVE: WorkerPool | None = None
+
+
+def active() -> WorkerPool | None:
+    """The pool the proxy takes workers from in this process (None: every worker is fresh)."""
+    return _ACTIVE
+
+
+@contextlib.contextmanager
+def installed(pool: WorkerPool | None) -> Iterator[WorkerPool | None]:
+    """Make ``pool`` this process's pool for the block; its unclaimed spares are stopped at
+    the end."""
+    global _ACTIVE
+    before, _ACTIVE = _ACTIVE, pool
+    try:
+        yield pool
+    finally:
+        _ACTIVE = before
+        if pool is not None:
+            pool.close()
+
+
+def warm_grader(exercises: Iterable[str]) -> dict[str, float]:
+    """The grading process's own fixed costs, paid ahead (a standby grading process of
+    ``grader batch`` does this before it is given its submission): the grader's modules,
+    one pytest collection of the suites (the suites' imports: scikit-learn, pandas), the
+    datasets and the report's plotting stack. Returns the seconds each took."""
+    import contextlib as _ctx
+    import io
+
+    took: dict[str, float] = {}
+    t0 = time.perf_counter()
+    import pytest
+
+    from grader import assignment, datasets
+    from grader import grading  # noqa: F401 - its imports (the plugin, results, reports)
+    took["imports"] = time.perf_counter() - t0
+
+    names = list(exercises)
+    t0 = time.perf_counter()
+    args = [str(assignment.SUITES_DIR / n) for n in names] + [
+        "-c", str(assignment.SUITES_DIR / "pytest.ini"), "--rootdir", str(assignment.SUITES_DIR),
+        "--collect-only", "-q", "--no-header", "-p", "no:cacheprovider", "--assert=plain"]
+    with _ctx.redirect_stdout(io.StringIO()), _ctx.redirect_stderr(io.StringIO()):
+        try:
+            pytest.main(args)
+        except Exception:  # noqa: BLE001 - the real session reports any problem
+            pass
+    took["collection"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for name in dict.fromkeys(assignment.get(n).dataset for n in names):
+        if name:
+            datasets.warm(name)
+    took["datasets"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with _ctx.suppress(Exception):
+        import grader.plots  # noqa: F401 - matplotlib, for the report's figures
+        import grader.report_html  # noqa: F401 - Jinja2 templates
+    took["report"] = time.perf_counter() - t0
+    return took
+
+
+# ---- the command line ----------------------------------------------------------------------------
+@contextlib.contextmanager
+def for_grade(args, limits, hide: Iterable[Path]) -> Iterator[WorkerPool | None]:
+    """The pool of one ``grader grade``: the standby's own (see :func:`standby`), else a new
+    one whose spares start now — before the submission is opened, the suites collected and
+    the datasets read, so TensorFlow's import overlaps all of that — unless turned off."""
+    if active() is not None or not enabled(getattr(args, "pool", None)):
+        yield active()
+        return
+    from grader import assignment
+    from grader.sandbox import Limits, default_hidden_paths, detect_mode
+
+    mode = detect_mode(args.sandbox)
+    pool = WorkerPool()
+    hidden = default_hidden_paths() + [Path(p).resolve() for p in hide]
+    names = args.exercise or list(assignment.EXERCISE_NAMES)
+    with installed(pool):
+        try:
+            pool.start_for(names, mode, limits or Limits(), hidden)
+        except Exception:  # noqa: BLE001 - the proxy starts fresh workers instead
+            pool.close()
+        yield pool
+
+
+def standby(args, grade_command) -> int:
+    """``grader grade --standby``: what ``grader batch`` keeps ready for its next submission.
+
+    Everything that does not depend on the submission happens first: the grader's imports,
+    one collection of the suites, the datasets, the report's plotting stack, and one warm
+    spare worker per exercise (grader.pool). Then one line on stdin says what to grade, as
+    JSON ``{"submission": PATH, "out": DIR, "log": FILE}``; stdout and stderr go to FILE and
+    the grading is exactly ``grader grade SUBMISSION --out DIR`` with the other options of this
+    command line. End of input (the batch has nothing more) exits 0 without grading."""
+    import json
+    import sys
+
+    from grader import assignment
+    from grader.sandbox import Limits, default_hidden_paths, detect_mode
+
+    names = args.exercise or list(assignment.EXERCISE_NAMES)
+    pool = WorkerPool() if enabled(getattr(args, "pool", None)) else None
+    with installed(pool):
+        if pool is not None:
+            limits = Limits(threads=args.threads) if args.threads else Limits()
+            hidden = default_hidden_paths() + [Path(p).resolve() for p in args.hide or ()]
+            with contextlib.suppress(Exception):   # the proxy starts fresh workers instead
+                pool.start_for(names, detect_mode(args.sandbox), limits, hidden)
+        warm_grader(names)
+        line = sys.stdin.readline()
+        if not line.strip():
+            return 0
+        job = json.loads(line)
+        fd = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        args.submission, args.out, args.standby = job["submission"], job["out"], False
+        return grade_command(args)
+
+
+# ---- grader batch: grading processes started ahead -------------------------------------------
+class StandbyGraders:
+    """``grader grade --standby`` processes that ``grader batch`` keeps ready (see
+    :func:`standby`): while one submission is graded, the process for the next one imports the
+    grader, collects the suites, reads the datasets and starts its warm workers. A standby
+    process grades exactly one submission, like the plain command; it is started only while
+    submissions remain that no process has taken yet.
+
+    ``popen(command)`` starts one (stdin a pipe, stdout discarded, its own session) and
+    registers it with the batch so that a stop kills it; ``forget(proc)`` unregisters it.
+    """
+
+    def __init__(self, popen, forget) -> None:
+        self._popen, self._forget = popen, forget
+        self._idle: list[tuple[tuple[str, ...], object]] = []
+        self._lock = threading.Lock()
+        self.unstarted = 0
+
+    def expect(self, count: int) -> None:
+        """``count`` submissions are about to be graded (start standbys for them ahead)."""
+        with self._lock:
+            self.unstarted = count
+
+    @staticmethod
+    def command(cmd: list[str], target: str, folder: str) -> tuple[str, ...]:
+        """The plain grading command without its submission and --out: what a standby runs."""
+        rest = list(cmd)
+        rest[rest.index(target)] = "-"     # given on stdin later
+        at = rest.index("--out")
+        del rest[at:at + 2]
+        return (*rest, "--standby")
+
+    def take(self, command: tuple[str, ...]):
+        """A standby process for ``command`` (warm if one was ready), and the next one
+        started ahead when more submissions are waiting."""
+        found, stale = None, []
+        with self._lock:
+            self.unstarted = max(0, self.unstarted - 1)
+            for entry in list(self._idle):
+                if entry[0] == command and entry[1].poll() is None and found is None:
+                    found = entry[1]
+                    self._idle.remove(entry)
+                elif entry[1].poll() is not None:
+                    self._idle.remove(entry)
+                    stale.append(entry[1])
+            ahead = self.unstarted > len(self._idle)
+        for proc in stale:
+            self._forget(proc)
+        proc = found or self._popen(list(command))
+        if ahead:
+            nxt = self._popen(list(command))
+            with self._lock:
+                self._idle.append((command, nxt))
+        return proc
+
+    @staticmethod
+    def hand_over(proc, submission: str, out: str, log: str) -> None:
+        import json
+
+        line = json.dumps({"submission": submission, "out": out, "log": log}) + "\n"
+        try:
+            proc.stdin.write(line.encode())
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass   # it died while waiting: its exit status says so
+
+    def close(self) -> None:
+        """End the standbys never used (end of input: they exit without grading)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for _, proc in idle:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+        for _, proc in idle:
+            try:
+                proc.wait(10)
+            except Exception:  # noqa: BLE001 - killed below
+                pass
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, 9)
+                proc.wait()
+            self._forget(proc)
+
+
+# ---- memory planning (--jobs auto) ----------------------------------------------------------------
+# Peak memory of one exercise's worker tree (cgroup peak, result.json's
+# sandbox.worker_peak_memory_bytes) grading the reference solutions, and of the grading process
+# itself (its largest RSS), measured on this project's machine: docs/BENCHMARKS.md, "Warm
+# workers". A warm spare holds about its preload's share until claimed.
+WORKER_PEAK_MIB = {"neuron": 18, "backprop": 18, "perceptron": 18, "optimizers": 18,
+                   "circles": 110, "mnist_ann": 385, "attrition": 325}
+SPARE_MIB = {"keras": 300, "": 18}       # a spare that has only imported its preload
+GRADER_MIB = 480                          # the grading process (pytest, suites, data, report)
+HEADROOM = 0.8                            # of the memory available now
+
+
+def grading_mib(exercises: Iterable[str] | None, pooled: bool) -> int:
+    """Memory one job of ``grader batch`` needs at most: its grading process and every
+    worker alive at once (with the pool all of them, from the start), plus, with the pool,
+    the standby process warming up for the next submission."""
+    from grader import assignment
+
+    names = list(exercises or assignment.EXERCISE_NAMES)
+    workers = [WORKER_PEAK_MIB.get(n, 400) for n in names]
+    if pooled:
+        running = GRADER_MIB + sum(workers)
+        standby = GRADER_MIB + sum(SPARE_MIB["keras" if preload_for(n) else ""] for n in names)
+        return running + standby
+    # without the pool only the TensorFlow workers start ahead; the others run one at a time
+    tf = [WORKER_PEAK_MIB.get(n, 400) for n in names if preload_for(n)]
+    other = [WORKER_PEAK_MIB.get(n, 400) for n in names if not preload_for(n)]
+    return GRADER_MIB + sum(tf) + max(other, default=0)
+
+
+def available_mib() -> int:
+    """MemAvailable of /proc/meminfo (what can be used without swapping), in MiB."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) >> 10
+    except (OSError, ValueError, IndexError):
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")) >> 20
+
+
+def plan_jobs(exercises: Iterable[str] | None, cores: int, pooled: bool,
+              available: int | None = None) -> tuple[int, str]:
+    """``--jobs auto``: one job per core, fewer when memory would not hold them. Returns the
+    count and the reason, said to the user."""
+    available = available_mib() if available is None else available
+    need = grading_mib(exercises, pooled)
+    by_memory = max(1, int(available * HEADROOM) // need)
+    jobs = max(1, min(cores, by_memory))
+    limit = "the cores" if cores <= by_memory else "memory"
+    return jobs, (f"{cores} core(s), {available / 1024:.1f} GiB available, about "
+                  f"{need / 1024:.1f} GiB per job{' with the warm pool' if pooled else ''}: "
+                  f"limited by {limit}")
