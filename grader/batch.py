@@ -860,6 +860,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--out {options.out}: exists and is not a folder")
         with locked(options.out), sigterm_as_interrupt():
             todo, done = plan(options.out, mine, args.resume)
+            options.term.shard = args.shard
             options.term.save(options.out)
             _announce(args, options, mine, todo, done, ignored, shard, len(subs))
             runner = Runner(options)

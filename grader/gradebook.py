@@ -661,6 +661,9 @@ def merge(dirs: list[Path], out: Path, *, link: bool = False, newest: bool = Fal
             if newest and (out / name).is_dir():   # an older grading of this student
                 shutil.rmtree(out / name)
             _copy_tree(folder, out / name, link)
+    from grader.term import carry_into
+
+    carry_into(dirs, out)   # the class's roster and term (deadline, policy) come along
     return collect([out])
 
 

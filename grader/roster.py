@@ -250,6 +250,7 @@ def with_roster(rows: list[Any], results: Path) -> list[Any]:
     roster = load_for(results)
     if not roster:
         return rows
+    rows = list(rows)
     students = roster.by_folder()
     for row in rows:
         student = students.get(row.id)
@@ -257,8 +258,21 @@ def with_roster(rows: list[Any], results: Path) -> list[Any]:
             row.roster = student.columns()
         elif not row.note.startswith("not on the roster"):
             row.note = "; ".join(p for p in ("not on the roster", row.note) if p)
+    if _sharded(results):   # the other shards' students are not missing, just elsewhere
+        return sorted(rows, key=lambda r: r.id)
     for student in missing(roster, [r.id for r in rows]):
         rows.append(Row(id=student.folder, status="no_submission",
                         path=Path(results) / student.folder, note="no submission",
                         roster=student.columns()))
     return sorted(rows, key=lambda r: r.id)
+
+
+def _sharded(results: Path) -> bool:
+    """Whether ``results`` holds one shard of a batch (term.json's ``shard``)."""
+    import json
+
+    try:
+        data = json.loads((Path(results) / "term.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and bool(data.get("shard"))

@@ -38,6 +38,7 @@ class Term:
     sandbox: str | None = None
     timeout: float | None = None
     source: str = ""                       # the batch's SOURCE (for the record)
+    shard: str | None = None               # "I/N" when this folder holds one shard
 
     # ---- building and keeping -------------------------------------------------------------
     @classmethod
@@ -66,7 +67,8 @@ class Term:
         data = {"deadline": self.deadline.isoformat() if self.deadline else None,
                 "late_policy": self.policy.spec, "manifest": self.manifest_path,
                 "roster": ROSTER_NAME if self.roster else None, "exercises": self.exercises,
-                "sandbox": self.sandbox, "timeout": self.timeout, "source": self.source}
+                "sandbox": self.sandbox, "timeout": self.timeout, "source": self.source,
+                "shard": self.shard}
         write_atomic(out / TERM_NAME, json.dumps(data, indent=2) + "\n")
 
     @classmethod
@@ -86,7 +88,8 @@ class Term:
                    manifest=late_policy.read_manifest(manifest)
                    if manifest and Path(manifest).is_file() else {},
                    exercises=data.get("exercises"), sandbox=data.get("sandbox"),
-                   timeout=data.get("timeout"), source=data.get("source") or "")
+                   timeout=data.get("timeout"), source=data.get("source") or "",
+                   shard=data.get("shard"))
 
     # ---- the batch's questions --------------------------------------------------------------
     def fetch_deadline(self, student_id: str) -> datetime | None:
@@ -117,7 +120,7 @@ class Term:
         result = Result.read(folder / "result.json")
         try:
             snapshot(result, Path(target), folder)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - a missing copy must not cost the grade
             print(f"warning: {sub.id}: no copy of the files for the similarity report "
                   f"({exc})", file=sys.stderr)
         if self.deadline is None:
@@ -169,3 +172,20 @@ def snapshot(result: Any, target: Path, folder: Path) -> list[str]:
                 shutil.copyfileobj(src, out)
             copied.append(str(inside))
     return copied
+
+
+def carry_into(dirs: list[Path], out: Path) -> None:
+    """``grader merge``: the first roster and term of ``dirs`` go into ``out`` (when it has
+    none), no longer marked as a shard — the merged folder is the whole class."""
+    out = Path(out)
+    for directory in dirs:
+        if (Path(directory) / ROSTER_NAME).is_file() and not (out / ROSTER_NAME).exists():
+            shutil.copy2(Path(directory) / ROSTER_NAME, out / ROSTER_NAME)
+        if (Path(directory) / TERM_NAME).is_file() and not (out / TERM_NAME).exists():
+            try:
+                data = json.loads((Path(directory) / TERM_NAME).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict):
+                data["shard"] = None
+                write_atomic(out / TERM_NAME, json.dumps(data, indent=2) + "\n")

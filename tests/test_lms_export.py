@@ -220,3 +220,18 @@ def test_export_command_writes_both_and_keeps_its_other_formats(results, tmp_pat
     assert done.returncode == 0 and json.loads(done.stdout)["score"] == 11.5
     done = _grader("export", results, results, "--format", "canvas")
     assert done.returncode == 2 and "one batch output folder" in done.stderr
+
+
+def test_a_shard_lists_no_missing_students_and_merge_brings_the_roster(results, tmp_path):
+    from grader.term import Term
+
+    Term(roster=roster.read_roster(ROSTER), shard="1/2").save(results)
+    rows = roster.with_roster(gradebook.collect([results]), results)
+    assert {r.id for r in rows} == {"s001", "s002", "frank"}      # others may be in shard 2
+    assert rows[0].roster or rows[1].roster                        # still the roster's columns
+    merged = gradebook.merge([results], tmp_path / "merged")
+    gradebook.write_outputs(merged, tmp_path / "merged")
+    book = gradebook.read_gradebook(tmp_path / "merged" / "gradebook.csv")
+    assert {r["id"] for r in book if r["status"] == "no_submission"} == {
+        "s003", "dave", "s005", "s007", "s009"}
+    assert json.loads((tmp_path / "merged" / "term.json").read_text())["shard"] is None
