@@ -43,6 +43,11 @@ def features(student, attrition):
     expect_true(isinstance(result, (tuple, list)) and len(result) == 2,
                 f"{call}: expected a pair (X_train, X_test)")
     for name, value in zip(("X_train", "X_test"), result):
+        if isinstance(value, RemoteHandle) and str(value._type_name).startswith("sklearn."):
+            raise CheckFailed(
+                f"{call}: {name} is a scikit-learn {value._type_name.rsplit('.', 1)[-1]}, "
+                "not the transformed data — return transformer.fit_transform(train) and "
+                "transformer.transform(test), 2-D float arrays")
         expect_true(isinstance(value, np.ndarray) and value.ndim == 2,
                     f"{call}: {name} should be a 2-D float array (rows x features), got "
                     f"{describe(value)} — return numpy arrays (e.g. frame.to_numpy())")
