@@ -1,6 +1,6 @@
 """The HTML report: complete, escaped, self-contained, and clean in a real browser.
 
-Fixtures (tests/fixtures/results/): full_marks.json (all six exercises, every figure kind),
+Fixtures (tests/fixtures/results/): full_marks.json (every exercise, every figure kind),
 mixed.json (missing and error exercises, a partial test, failures, reduced sandbox) and
 hostile.json (markup, template syntax and ~1 MB of output where students control the text).
 """
