@@ -1,0 +1,215 @@
+"""The warm worker pool (grader.pool): spares that never ran student code, used once each.
+
+The slow tests grade hostile submissions of tests/submissions/hostile and
+tests/submissions/hostile_variants with the pool on and off and require the same outcome and
+points for every test; and a small class with `grader batch --pool` and `--no-pool`.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import assignment, pool
+from grader.grading import grade
+from grader.sandbox import Limits, default_hidden_paths, detect_mode
+
+ROOT = assignment.PROJECT_ROOT
+HOSTILE = ROOT / "tests" / "submissions" / "hostile"
+VARIANTS = ROOT / "tests" / "submissions" / "hostile_variants"
+HAVE_BWRAP = shutil.which("bwrap") is not None
+MODE = "bubblewrap" if HAVE_BWRAP else "reduced"
+
+# fast attacks on neuron, one per kind of outcome: wrong values, lies about types, a crash at
+# import, exit in a call, shadowed modules, patched checks, pickles, odd containers
+HOSTILE_SUBSET = ("always_equal", "forged_results", "os_exit_at_import", "sys_exit_in_call",
+                  "cwd_shadowing", "worker_shadowing", "monkeypatch_numpy_testing",
+                  "reduce_payload")
+VARIANT_SUBSET = ("lying_observer", "special_numbers")
+
+
+# ---- settings and planning -------------------------------------------------------------------
+@pytest.mark.parametrize("value, expected", [(None, True), ("1", True), ("0", False),
+                                             ("off", False), ("no", False), ("yes", True)])
+def test_the_environment_turns_the_pool_off(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv(pool.ENV, raising=False)
+    else:
+        monkeypatch.setenv(pool.ENV, value)
+    assert pool.enabled() is expected
+    assert pool.enabled(False) is False     # --no-pool wins over the environment
+    assert pool.enabled(True) is True
+
+
+def test_jobs_auto_is_bounded_by_cores_and_by_memory():
+    need = pool.grading_mib(None, pooled=True)
+    jobs, why = pool.plan_jobs(None, cores=4, pooled=True, available=100 * need)
+    assert jobs == 4 and "cores" in why
+    jobs, why = pool.plan_jobs(None, cores=16, pooled=True, available=3 * need)
+    assert jobs == int(3 * need * pool.HEADROOM) // need and "memory" in why
+    assert pool.plan_jobs(None, cores=8, pooled=True, available=10)[0] == 1   # never 0
+    # the pool keeps more workers alive at once; numpy-only exercises need far less
+    assert pool.grading_mib(None, pooled=False) < need
+    assert pool.grading_mib(["neuron"], pooled=False) < pool.grading_mib(["mnist_ann"], False)
+
+
+def test_batch_parses_jobs_auto_and_says_what_it_chose(tmp_path, capsys):
+    from grader import batch, cli
+
+    args = cli.build_parser().parse_args(
+        ["batch", str(tmp_path), "--out", str(tmp_path / "out"), "--jobs", "auto",
+         "--exercise", "neuron"])
+    options = batch._options(args)
+    assert 1 <= options.jobs <= batch.available_cores()
+    assert f"--jobs auto: {options.jobs} (" in capsys.readouterr().err
+    assert options.pool is pool.enabled()
+    no_pool = batch._options(cli.build_parser().parse_args(
+        ["batch", str(tmp_path), "--out", str(tmp_path / "o2"), "--no-pool"]))
+    assert no_pool.pool is False
+
+
+def test_the_standby_command_is_the_grading_command_without_submission_and_out():
+    cmd = [sys.executable, "-m", "grader", "grade", "/c/s1", "--out", "/o/s1", "--threads",
+           "1", "--exercise", "neuron", "--hide", "/c"]
+    assert pool.StandbyGraders.command(cmd, "/c/s1", "/o/s1") == (
+        sys.executable, "-m", "grader", "grade", "-", "--threads", "1", "--exercise",
+        "neuron", "--hide", "/c", "--standby")
+
+
+# ---- spares ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def mode():
+    return detect_mode(MODE)
+
+
+def test_a_spare_is_empty_until_claimed_and_is_used_once(mode, tmp_path):
+    submission = tmp_path / "sub"
+    submission.mkdir()
+    shutil.copy(ROOT / "solutions" / "neuron.py", submission)
+    hidden = default_hidden_paths()
+    warm = pool.WorkerPool()
+    try:
+        warm.start(mode, Limits(), hidden, ())
+        spare = warm.reserve(mode, Limits(), hidden, ())
+        assert spare is not None and warm.reserve(mode, Limits(), hidden, ()) is None
+        assert list(spare.copy.iterdir()) == []             # nothing of any student yet
+        assert spare.copy.stat().st_uid == os.geteuid()     # the worker cannot write there
+        assert spare.copy.stat().st_mode & 0o777 == 0o755
+        assert spare.ready(60)
+        worker, copy = spare.claim(submission)
+        assert (copy / "neuron.py").read_bytes() == (submission / "neuron.py").read_bytes()
+        if spare.uid is not None:                            # now the worker's own
+            assert (copy / "neuron.py").stat().st_uid == spare.uid
+        assert worker.alive and warm.idle == 0
+        worker.close()
+        assert not worker.alive
+    finally:
+        warm.close()
+
+
+def test_a_spare_started_for_other_settings_is_not_used(mode):
+    hidden = default_hidden_paths()
+    warm = pool.WorkerPool()
+    try:
+        warm.start(mode, Limits(), hidden, ())
+        assert warm.reserve(mode, Limits(max_processes=8), hidden, ()) is None
+        assert warm.reserve(mode, Limits(), hidden, ("keras",)) is None
+        if mode.name == "bubblewrap":   # a path the worker would see must be hidden by its argv
+            shown = Path(np.__file__).resolve().parent / "LICENSE.txt"
+            if shown.exists():
+                assert warm.reserve(mode, Limits(), hidden + [shown], ()) is None
+        assert warm.reserve(mode, Limits(), hidden + [Path("/nonexistent/x")], ()) is not None
+    finally:
+        warm.close()
+
+
+# ---- the same grades with and without the pool --------------------------------------------------
+def _hostile(tmp_path: Path, attack: str, token: str) -> Path:
+    dest = tmp_path / "subs" / attack
+    shutil.copytree(HOSTILE / attack, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    for held in list(dest.rglob("*.hostile")):
+        held.rename(held.with_suffix(""))
+    _params(dest, tmp_path, token)
+    return dest
+
+
+def _variant(tmp_path: Path, attack: str, token: str) -> Path:
+    from test_hostile_variants import PRELUDE, reference_source
+
+    dest = tmp_path / "subs" / attack
+    dest.mkdir(parents=True)
+    (dest / "neuron.py").write_text(reference_source() + "\n" + PRELUDE + "\n" +
+                                    (VARIANTS / f"{attack}.py").read_text())
+    _params(dest, tmp_path, token)
+    return dest
+
+
+def _params(dest: Path, tmp_path: Path, token: str) -> None:
+    canary = tmp_path / "canary"
+    canary.mkdir(exist_ok=True)
+    (dest / "hostile_params.json").write_text(json.dumps({
+        "token": token, "marker": f"hostile-marker-{token}", "canary_dir": str(canary),
+        "submission_name": dest.name}))
+
+
+def _outcomes(result) -> list[tuple[str, str, float]]:
+    return [(t.id, t.outcome, t.points) for ex in result.exercises for t in ex.tests]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attack", [*HOSTILE_SUBSET, *(f"variant:{v}" for v in VARIANT_SUBSET)])
+def test_hostile_submissions_score_the_same_with_and_without_the_pool(tmp_path, mode, attack):
+    token = uuid.uuid4().hex
+    if attack.startswith("variant:"):
+        if not (VARIANTS / f"{attack[8:]}.py").exists():
+            pytest.skip(f"no variant {attack[8:]}")
+        submission = _variant(tmp_path, attack[8:], token)
+    else:
+        submission = _hostile(tmp_path, attack, token)
+    cold = grade(submission, exercises=["neuron"], sandbox=mode.name)
+    warm = pool.WorkerPool()
+    hidden = default_hidden_paths() + [submission.resolve()]
+    with pool.installed(warm):
+        warm.start_for(["neuron"], mode, Limits(), hidden)
+        hot = grade(submission, exercises=["neuron"], sandbox=mode.name)
+    assert warm.claimed == 1, "the graded exercise did not take the warm worker"
+    assert _outcomes(hot) == _outcomes(cold)
+    assert (hot.score, hot.max_score) == (cold.score, cold.max_score)
+    assert [e.status for e in hot.exercises] == [e.status for e in cold.exercises]
+    assert warm.idle == 0
+
+
+@pytest.mark.slow
+def test_batch_grades_the_same_with_the_pool_as_without(tmp_path):
+    """Standby grading processes (grader grade --standby) and their warm workers give the
+    gradebook of plain grading processes, a crashing submission included."""
+    source = tmp_path / "class"
+    for name, neuron in (("s1", ROOT / "solutions" / "neuron.py"),
+                         ("s2", HOSTILE / "os_exit_at_import" / "neuron.py")):
+        (source / name).mkdir(parents=True)
+        shutil.copy(neuron, source / name / "neuron.py")
+    books = {}
+    env = {**os.environ, "GRADER_OFFLINE": "1"}
+    for flag in ("--pool", "--no-pool"):
+        out = tmp_path / f"out{flag}"
+        run = subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--out",
+                              str(out), "--exercise", "neuron", "--jobs", "1", flag],
+                             capture_output=True, text=True, env=env, timeout=600)
+        assert run.returncode == 0, run.stderr[-2000:]
+        with open(out / "gradebook.csv") as fh:
+            books[flag] = [{k: v for k, v in row.items() if k not in ("note",)}
+                           for row in csv.DictReader(fh)]
+        assert (out / "s1" / "grader.log").read_text().strip(), "the log was not written"
+    assert books["--pool"] == books["--no-pool"]
+    assert [r["id"] for r in books["--pool"]] == ["s1", "s2"]
+    # no standby process of this batch (its command line names the class) outlives it
+    left = subprocess.run(["pgrep", "-af", "--", "--standby"], capture_output=True, text=True)
+    assert str(source) not in left.stdout
