@@ -799,6 +799,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                    f"{DEFAULT_TIMEOUT:g} s); a submission over it gets an error row")
     b.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: only when stderr is a terminal)")
+    b.add_argument("--cluster", metavar="ADDRESS",
+                   help="grade on a dask.distributed cluster (tcp://host:8786 or a scheduler "
+                   "file), one task per submission; results come back to --out. Needs the "
+                   "'cluster' extra; see docs/CLUSTER.md")
     b.set_defaults(func=run)
     return b
 
@@ -866,7 +870,12 @@ def run(args: argparse.Namespace) -> int:
             runner = Runner(options)
             progress = Progress(len(todo), args.progress)
             try:
-                outcomes = run_all(runner, todo, progress)
+                if getattr(args, "cluster", None):   # grader/cluster.py: one dask task each
+                    from grader import cluster
+
+                    outcomes = cluster.run_all(options, todo, progress, args.cluster)
+                else:
+                    outcomes = run_all(runner, todo, progress)
             finally:
                 progress.close()
             ids = {s.id for s in mine}
@@ -917,8 +926,10 @@ def _announce(args, options: Options, mine, todo, done, ignored, shard, n_all: i
               file=sys.stderr)
     shard_text = f" (shard {shard[0]}/{shard[1]} of {n_all})" if args.shard else ""
     print(f"grading {len(todo)} submission(s){shard_text}"
-          f"{f', keeping {len(done)} already graded' if done else ''} with {options.jobs} "
-          f"job(s) x {options.threads} thread(s) into {options.out}", file=sys.stderr)
+          f"{f', keeping {len(done)} already graded' if done else ''} "
+          + (f"on the dask cluster {args.cluster}" if getattr(args, "cluster", None) else
+             f"with {options.jobs} job(s) x {options.threads} thread(s)")
+          + f" into {options.out}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
