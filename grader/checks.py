@@ -538,35 +538,54 @@ def expect_no_float_warnings(warnings: Iterable[tuple[str, str]], call: str,
 class Prerequisites:
     """The dependency rule (docs/SUITES.md): one mistake, one deduction.
 
-    A test marked ``@pytest.mark.depends_on("test_a", ...)`` gets this object from the
-    ``prerequisites`` fixture. ``failed`` names the prerequisites that lost points earlier in
-    this run; the test then measures its own subject only (normalising the harmless difference,
-    or using the reference for the part already charged) and says so with
-    :meth:`counted` in its messages or :meth:`note` for a test that passes.
+    A test marked ``@pytest.mark.depends_on("test_a", ..., topic=("test_b", ...))`` gets this
+    object from the ``prerequisites`` fixture; a hidden test may instead declare itself with
+    ``@pytest.mark.prerequisite_of("test_x", ..., topic="...")`` (so a public test never names
+    it). ``failed`` names the prerequisites that lost points earlier in this run; the test then
+    measures its own subject only (normalising the harmless difference, or using the reference
+    for the part already charged) and says so with :meth:`counted` in its messages or
+    :meth:`note` for a test that passes. A name asked about is a test or a topic.
+    ``lenient``: the student edition, where hidden prerequisites (and their topics) were cut:
+    an unknown name there has simply not failed.
     """
 
     def __init__(self, names: Sequence[str] = (), failed: Iterable[str] = (),
-                 notes: list[str] | None = None):
-        self.names = tuple(names)
+                 notes: list[str] | None = None,
+                 topics: dict[str, Sequence[str]] | None = None, lenient: bool = False):
+        self.topics = {k: (v,) if isinstance(v, str) else tuple(v)
+                       for k, v in (topics or {}).items()}
+        self.names = tuple(dict.fromkeys([*names, *(t for v in self.topics.values()
+                                                     for t in v)]))
         failed = set(failed)
         self.failed = tuple(n for n in self.names if n in failed)
         self.notes = notes if notes is not None else []
+        self.lenient = lenient
 
     def __bool__(self) -> bool:
         return bool(self.failed)
 
+    def _tests(self, name: str) -> tuple[str, ...]:
+        if name in self.topics:
+            return self.topics[name]
+        if name in self.names:
+            return (name,)
+        if self.lenient:
+            return ()
+        raise ValueError(f"suite error: {name} is not a depends_on of this test")
+
     def any(self, *names: str) -> str:
-        """The first of ``names`` (default: all prerequisites) that failed, or ""."""
+        """The first failed test among ``names`` (tests or topics; default: all), or ""."""
         for name in names or self.names:
-            if name not in self.names:
-                raise ValueError(f"suite error: {name} is not a depends_on of this test")
-            if name in self.failed:
-                return name
+            for test in self._tests(name):
+                if test in self.failed:
+                    return test
         return ""
 
     def counted(self, *names: str) -> str:
         """ "already counted in test_a" for the failed ones among ``names``, else ""."""
-        failed = [n for n in (names or self.names) if self.any(n)]
+        failed: list[str] = []
+        for name in names or self.names:
+            failed += [t for t in self._tests(name) if t in self.failed and t not in failed]
         return f"already counted in {', '.join(failed)}" if failed else ""
 
     def note(self, text: str) -> None:

@@ -55,14 +55,22 @@ def check_dependencies(items: list) -> None:
     student edition) does not change the verdict; an unselected prerequisite counts as passed.
     """
     for item in items:
-        marker = item.get_closest_marker("depends_on")
-        if marker is None:
-            continue
         module = getattr(item, "module", None)
         defined = [n for n in vars(module) if n.startswith("test_")] if module else []
         name = getattr(item, "originalname", None) or item.name
+        later = defined[defined.index(name) + 1:] if name in defined else []
+        before = item.get_closest_marker("prerequisite_of")
+        for dep in (before.args if before else ()):
+            if not isinstance(dep, str) or dep not in later:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: prerequisite_of({dep!r}) must name a test defined later "
+                    f"in the same file")
+        marker = item.get_closest_marker("depends_on")
+        if marker is None:
+            continue
         earlier = defined[:defined.index(name)] if name in defined else []
-        for dep in marker.args:
+        grouped = [t for v in marker.kwargs.values() for t in ((v,) if isinstance(v, str) else v)]
+        for dep in (*marker.args, *grouped):
             if assignment.STUDENT_EDITION and isinstance(dep, str) and dep not in defined:
                 continue  # a hidden prerequisite, cut from the edition: it never fails there
             if not isinstance(dep, str) or dep not in earlier:
@@ -146,8 +154,12 @@ class GradingPlugin:
         config.addinivalue_line("markers", "points(n): points the test is worth (default 1)")
         config.addinivalue_line("markers", "public: students may run this test themselves")
         config.addinivalue_line(
-            "markers", "depends_on(*tests): earlier tests of the same file whose mistakes this "
-                       "test must not charge again (the dependency rule, docs/SUITES.md)")
+            "markers", "depends_on(*tests, **topics): earlier tests of the same file whose "
+                       "mistakes this test must not charge again (the dependency rule, "
+                       "docs/SUITES.md); topics name groups of them")
+        config.addinivalue_line(
+            "markers", "prerequisite_of(*tests, topic=None): this test is a depends_on of the "
+                       "later tests named (lets a hidden prerequisite stay out of public tests)")
 
     def pytest_collection_modifyitems(self, session, config, items: list) -> None:
         """Run only the requested exercises; tests of exercises with no file score 0."""
@@ -183,8 +195,9 @@ class GradingPlugin:
         selected = [name for name in self.runs if name in collected]
         needed = [d for d in dict.fromkeys(assignment.get(n).dataset for n in selected) if d]
         threading.Thread(target=_warm, args=(needed,), name="grader-warm", daemon=True).start()
+        warm = worker_pool.active() is not None   # spares already started: keep one for each
         for name in selected:
-            if assignment.get(name).uses_tensorflow:
+            if warm or assignment.get(name).uses_tensorflow:
                 self._module_for(name, now=False).prestart()
 
     def _module_for(self, name: str, now: bool = True) -> StudentModule:
@@ -195,7 +208,6 @@ class GradingPlugin:
         if run.module is None:
             ex = assignment.get(name)
             run.module = StudentModule(
-        warm = worker_pool.active() is not None   # spares already started: keep one for each
                 name, run.located.path, self.submission_dir, self.mode, self.limits,
                 call_timeout=ex.call_timeout, budget=ex.time_budget, hidden=self.hidden,
                 preload=("keras",) if ex.uses_tensorflow else ())
@@ -204,7 +216,7 @@ class GradingPlugin:
     def _reference_for(self, name: str):
         """The solution module; in the student edition, the public tests' frozen values."""
         if name not in self._references:
-            if warm or assignment.get(name).uses_tensorflow:
+            if assignment.get(name).uses_tensorflow:
                 raise RuntimeError(f"suite error: the {name} suite may not import the "
                                    f"reference (it would bring TensorFlow into the grader)")
             if assignment.STUDENT_EDITION:
@@ -252,11 +264,23 @@ class GradingPlugin:
     def prerequisites(self, request: pytest.FixtureRequest) -> Prerequisites:
         """The dependency rule: which of this test's ``depends_on`` tests lost points."""
         marker = request.node.get_closest_marker("depends_on")
+        names = tuple(marker.args) if marker else ()
+        topics = {k: (v,) if isinstance(v, str) else tuple(v)
+                  for k, v in (marker.kwargs if marker else {}).items()}
+        me = getattr(request.node, "originalname", None) or request.node.name
+        for name, fn in vars(request.module).items():  # hidden prerequisites declaring us
+            for mark in getattr(fn, "pytestmark", []) if name.startswith("test_") else []:
+                if mark.name == "prerequisite_of" and me in mark.args:
+                    topic = mark.kwargs.get("topic")
+                    if topic:
+                        topics[topic] = (*topics.get(topic, ()), name)
+                    else:
+                        names += (name,)
         run = self.runs[exercise_of(request.path)]
         lost = {t.id.split("::")[-1].split("[")[0] for t in run.tests
                 if t.points < t.max_points}
-        return Prerequisites(marker.args if marker else (), lost,
-                             self._notes.setdefault(request.node.nodeid, []))
+        return Prerequisites(names, lost, self._notes.setdefault(request.node.nodeid, []),
+                             topics, lenient=assignment.STUDENT_EDITION)
 
     @pytest.fixture(scope="session")
     def data_source(self) -> dict[str, str]:

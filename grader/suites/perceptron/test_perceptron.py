@@ -132,6 +132,7 @@ def test_one_epoch_on_and(student, reference):
 
 @pytest.mark.points(2)
 @pytest.mark.depends_on("test_one_epoch_on_and")
+@pytest.mark.prerequisite_of("test_converges_on_and_and_or", topic="errors_")
 def test_errors_per_epoch_on_and(student, reference, prerequisites):
     """errors_ counts the mistakes of every epoch on AND"""
     call = "Perceptron(lr=1.0, epochs=10).fit(X, y) on the AND gate"
@@ -223,18 +224,20 @@ def test_predict(student):
 
 @pytest.mark.public
 @pytest.mark.points(2)
-@pytest.mark.depends_on("test_one_epoch_on_and", "test_errors_per_epoch_on_and", "test_predict")
+@pytest.mark.depends_on("test_one_epoch_on_and", "test_predict")
 def test_converges_on_and_and_or(student, prerequisites):
     """the perceptron learns the AND and OR gates: a last epoch without mistakes"""
     if prerequisites.any("test_one_epoch_on_and"):  # a wrong rule need not converge
+        call = "Perceptron(epochs=20).fit(X, y) on the AND gate"
+        errors_list(fitted(student, GATE_X, AND_Y, epochs=20), call)  # it runs, at least
         prerequisites.excuse("convergence is not measured with a wrong update rule",
                              "test_one_epoch_on_and")
         return
     for gate, y in (("AND", AND_Y), ("OR", OR_Y)):
         call = f"Perceptron(epochs=20).fit(X, y) on the {gate} gate"
         model = fitted(student, GATE_X, y, epochs=20)
-        if prerequisites.any("test_errors_per_epoch_on_and"):
-            prerequisites.excuse("errors_", "test_errors_per_epoch_on_and")
+        if prerequisites.any("errors_"):
+            prerequisites.excuse("errors_", "errors_")
         else:
             errors = errors_list(model, call)
             expect_true(len(errors) > 0 and errors[-1] == 0,
