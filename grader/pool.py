@@ -312,13 +312,28 @@ def for_grade(args, limits, hide: Iterable[Path]) -> Iterator[WorkerPool | None]
     mode = detect_mode(args.sandbox)
     pool = WorkerPool()
     hidden = default_hidden_paths() + [Path(p).resolve() for p in hide]
-    names = args.exercise or list(assignment.EXERCISE_NAMES)
+    names = _to_grade(Path(args.submission), args.exercise or list(assignment.EXERCISE_NAMES))
     with installed(pool):
         try:
             pool.start_for(names, mode, limits or Limits(), hidden)
         except Exception:  # noqa: BLE001 - the proxy starts fresh workers instead
             pool.close()
         yield pool
+
+
+def _to_grade(submission: Path, names: list[str]) -> list[str]:
+    """The exercises of a submission folder that will start a worker (a file found, not the
+    untouched stub): a spare for any other would be started for nothing. A .zip is not
+    opened twice: every exercise gets one."""
+    if not submission.is_dir():
+        return names
+    from grader.locate import locate
+
+    try:
+        found = [locate(submission, name) for name in names]
+    except Exception:  # noqa: BLE001 - grading reports it; spares for all meanwhile
+        return names
+    return [name for name, loc in zip(names, found) if loc.found and loc.attempted]
 
 
 def standby(args, grade_command) -> int:
