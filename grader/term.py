@@ -98,7 +98,8 @@ class Term:
         if self.deadline is None or (self.policy.accepted and self.policy.penalises):
             return None
         student = self.roster.by_folder().get(student_id)
-        return late_policy.student_deadline(self.deadline, student.extension if student else "")
+        return late_policy.student_deadline(self.deadline, student.extension if student
+                                            else "").astimezone(timezone.utc)
 
     def late_for(self, sub: Any, target: Path, info: dict[str, Any]) -> dict[str, Any]:
         student = self.roster.by_folder().get(sub.id)
