@@ -568,3 +568,153 @@ def test_all_solutions_pass_quickly_without_training():
         # the Keras exercises import TensorFlow (~5 s); anything near a minute is training
         assert sum(t.duration for t in ex.tests) < 20, (ex.name, text)
     assert_no_hidden_titles(text)
+
+
+# --------------------------------------------------------------------------------------------
+# honest labels, small things a student trips over, one module per job
+# --------------------------------------------------------------------------------------------
+def test_a_check_is_public_checks_in_result_json_report_and_summary(tmp_path):
+    """Never "GRADING REPORT" or "Autograder: x / y points" for a check: the hidden tests
+    are not in it. Untouched exercises are not attempted everywhere."""
+    import json
+
+    from grader.exports import github_summary
+    from grader.results import Result
+
+    sub = partial_neuron(tmp_path / "sub")
+    shutil.copy(STUBS / "perceptron.py", sub / "perceptron.py")     # untouched
+    out = tmp_path / "grader-check"
+    code, text, _ = run_check(str(sub), "--out", str(out))
+    assert code == EXIT_FAILED
+    assert text.startswith(f"grader check: {sub.resolve()} — public checks")
+    assert re.search(r"^perceptron  \(perceptron\.py\)  not attempted yet$", text, re.MULTILINE)
+    data = json.loads((out / "result.json").read_text())
+    assert data["scope"] == "public checks"
+    statuses = {ex["name"]: ex["status"] for ex in data["exercises"]}
+    assert statuses["perceptron"] == "not_attempted" and statuses["neuron"] == "graded"
+    page = (out / "report.html").read_text()
+    assert "<title>Public checks — " in page and "Grading report" not in page
+    summary = github_summary([Result.read(out / "result.json")])
+    assert summary.startswith("### Public checks:") and "Autograder" not in summary
+    assert "| perceptron | 0 / " in summary and "not attempted yet |" in summary
+    # a graded result keeps its own name
+    graded = Result.read(out / "result.json")
+    graded.scope = "grading"
+    assert github_summary([graded]).startswith("### Autograder:")
+
+
+def test_misspelt_exercise_names_get_a_suggestion(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_check("nueron")
+    assert code == EXIT_USAGE and "did you mean 'neuron'?" in err
+    code, _, err = run_check("Backprop.py", str(tmp_path))
+    assert code == EXIT_USAGE and "did you mean 'backprop'?" in err
+    code, _, err = run_check("my-homework")                 # no exercise is near: a path
+    assert code == EXIT_USAGE and "no such file or folder" in err
+    (tmp_path / "nueron").mkdir()                            # an existing folder stays a path
+    assert _resolve_arguments(argparse.Namespace(exercise="nueron", path=None)) == \
+        (None, "nueron")
+
+
+def test_version_flag_names_the_grader_and_python(capsys):
+    from grader import cli
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--version"])
+    assert stop.value.code == 0
+    shown = capsys.readouterr().out
+    assert re.match(r"grader \d+\.\d+\S*.*, Python 3\.\d+", shown), shown
+
+
+def test_tracebacks_point_at_the_students_own_file(tmp_path):
+    sub = tmp_path / "my work"
+    sub.mkdir()
+    (sub / "neuron.py").write_text((SOLUTIONS / "neuron.py").read_text()
+                                   + "\n\ndef tanh(z):\n    return z.no_such_attribute\n")
+    code, text, _ = run_check("neuron", str(sub))
+    assert code == EXIT_FAILED
+    assert f'File "{sub.resolve() / "neuron.py"}", line' in text, text
+    assert "/tmp/submission" not in text and "grader-neuron-" not in text
+
+
+def test_student_paths_maps_every_worker_copy():
+    from grader.check import student_paths
+
+    text = ('  File "/tmp/submission/neuron.py", line 3, in relu\n'
+            '  File "/tmp/grader-neuron-k2_x9/sub/helpers.py", line 9\n'
+            '  File "C:\\Temp\\grader-backprop-a1b2\\backprop.py", line 1\n'
+            '  File "/usr/lib/python3/numpy/core.py", line 5\n')
+    mapped = student_paths(text, "/home/ana/hw/")
+    assert mapped.splitlines() == [
+        '  File "/home/ana/hw/neuron.py", line 3, in relu',
+        '  File "/home/ana/hw/sub/helpers.py", line 9',
+        '  File "/home/ana/hw/backprop.py", line 1',
+        '  File "/usr/lib/python3/numpy/core.py", line 5']
+
+
+def test_check_does_nothing_while_a_notebook_is_graded(monkeypatch):
+    from grader.check import check
+
+    module = importlib.import_module("grader.check")
+    monkeypatch.setattr(module, "run_public_tests", lambda *a, **k: pytest.fail("ran"))
+    monkeypatch.setenv("GRADER_GRADING", "1")
+    report = check("neuron", {"__name__": "__main__"})
+    assert report.exercises == [] and "does nothing while the notebook is being graded" in \
+        report.to_text()
+
+
+@pytest.mark.slow
+def test_a_graded_notebook_shows_its_check_cell_as_skipped(tmp_path):
+    """The README's check cell in a graded notebook: no fault, no grading inside grading."""
+    import json
+
+    nbformat = pytest.importorskip("nbformat")
+    from grader.grading import grade
+
+    cells = [(SOLUTIONS / "neuron.py").read_text(),
+             'from grader import check\ncheck("neuron")',
+             'from grader.check import check as again\nagain("neuron")']
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    nbformat.write(nb, sub / "neuron.ipynb")
+    result = grade(sub, exercises=["neuron"], artifacts=tmp_path / "out")
+    (ex,) = result.exercises
+    assert ex.status == "graded" and all(t.outcome == "passed" for t in ex.tests), ex.message
+    assert not ex.notebook.get("errors"), ex.notebook
+    executed = json.loads((tmp_path / "out" / ex.notebook["executed"]).read_text())
+    for cell in executed["cells"][1:]:
+        (output,) = cell["outputs"]
+        assert output["data"]["text/plain"] in (
+            ["grader check: skipped while this notebook is being graded"],
+            "grader check: skipped while this notebook is being graded")
+
+
+def test_check_exports_and_text_helpers_each_have_one_home():
+    """grader.check uses grader.exports (GitHub formats) and grader.safe_text (text from
+    students); neither imports grader.check, and no text helper is defined twice."""
+    import inspect
+
+    from grader import check as _  # noqa: F401  (the package attribute: the function)
+    check_module = importlib.import_module("grader.check")
+    exports = importlib.import_module("grader.exports")
+    safe_text = importlib.import_module("grader.safe_text")
+
+    def imported(module) -> set[str]:
+        tree = ast.parse(inspect.getsource(module))
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        return found
+
+    assert "grader.check" not in imported(exports)
+    assert not {"grader.check", "grader.exports"} & imported(safe_text)
+    helpers = {name for name, value in vars(safe_text).items()
+               if inspect.isfunction(value) and value.__module__ == "grader.safe_text"}
+    for module in (check_module, exports):
+        own = {name for name, value in vars(module).items()
+               if inspect.isfunction(value) and value.__module__ == module.__name__}
+        assert not own & helpers, (module.__name__, own & helpers)
