@@ -122,9 +122,31 @@ def error_class(builtin: str | None) -> type:
     base = getattr(builtins, builtin, None)
     if not (isinstance(base, type) and issubclass(base, Exception)):
         return StudentError
+    base = _constructible_base(base)
+    if base is None:
+        return StudentError
+    builtin = base.__name__
     if builtin not in _ERROR_CLASSES:
         _ERROR_CLASSES[builtin] = type(f"Student{builtin}", (StudentError, base), {})
     return _ERROR_CLASSES[builtin]
+
+
+def _constructible_base(base: type) -> type | None:
+    """``base`` or its nearest builtin ancestor that can be built from one message.
+
+    Some builtins refuse a single argument (UnicodeDecodeError wants five); a student error
+    of that kind is raised in the grader as its constructible ancestor (ValueError), which
+    ``pytest.raises`` matches the same way.
+    """
+    for cls in base.__mro__:
+        if cls in (Exception, BaseException, object) or cls.__module__ != "builtins":
+            continue
+        try:
+            cls("message")
+        except Exception:  # noqa: BLE001 - any constructor that refuses one argument
+            continue
+        return cls
+    return None
 
 
 # What one request may cost the grader, whatever the worker sends: its reply's bytes (all frames,

@@ -209,13 +209,6 @@ def test_lying_sizes_and_endless_results_cost_little(vguard, suite_map, neuron_l
     assert_contained(graded, vguard, suite_map, None, others_pass=False, bound=30)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open: an exception whose nearest builtin is UnicodeDecodeError/UnicodeEncodeError is "
-    "rebuilt in the grader as cls(message, call), which those constructors refuse: the test "
-    "errors with 'The check could not use what your code returned (TypeError: function takes "
-    "exactly 5 arguments)' and an import failure reads 'does not define relu'; fix in "
-    "grader/proxy.py error_class (map builtins that cannot be built from one message, the "
-    "Unicode*Error family, to their constructible base, ValueError)"))
 @pytest.mark.parametrize("where", ["call", "import"])
 def test_a_unicode_error_is_reported_as_the_students_own(vguard, suite_map, where):
     before = "" if where == "call" else "b'\\xff'.decode('utf-8')  # at import\n"
