@@ -1,7 +1,13 @@
-"""Our grader versus nbgrader 0.9.6 on the same correct submissions, in one run.
+"""Our grader versus nbgrader 0.9.6 and Otter-Grader 7 on the same correct submissions, in one run.
 
-    python bench/nbgrader_compare.py [--n 4 | --quick] [--repeat R] [--venv DIR] [--jobs 1 2]
-                                     [--sandbox MODE] [--keep DIR]
+    python bench/nbgrader_compare.py [--n 8 | --quick] [--repeat R] [--venv DIR] [--jobs 1 2]
+                                     [--sandbox MODE] [--keep DIR] [--no-otter]
+
+The Otter side (``otter run``, no containers, its own virtual environment) is described in
+bench/otter_compare.py; it runs in every round right after nbgrader, on the same notebooks
+and the same test code, and gets its own columns in the same table. CPU time (user + system
+of every process a step started) and the load average at its start are shown beside wall
+times.
 
 nbgrader lives in a virtual environment of its own, never in the project's dependencies:
 ``--venv`` (default ``$XDG_CACHE_HOME/dl-grader-bench/nbgrader-venv``, i.e. under
@@ -1197,6 +1203,14 @@ def grader_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "grader"]
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process and its descendants."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(cmd: list[str], *, cwd: Path, env: dict, log: Path) -> float:
     started = time.perf_counter()
     with open(log, "w") as fh:
@@ -1318,7 +1332,7 @@ def score_summary(nbg: dict, ours: dict) -> tuple[str, str]:
 def main() -> None:
     whole = time.perf_counter()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=4, help="submissions in the batch (default 4)")
+    parser.add_argument("--n", type=int, default=8, help="submissions in the batch (default 8)")
     parser.add_argument("--quick", action="store_true", help="smoke run: --n 2")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2],
                         help="grader batch --jobs values to time (default 1 2)")
@@ -1332,6 +1346,12 @@ def main() -> None:
                         help="nbgrader's ExecutePreprocessor.timeout per cell, s (default 1800)")
     parser.add_argument("--sandbox", choices=("auto", "bubblewrap", "reduced"),
                         help="our grader's sandbox mode (default: its own default)")
+    parser.add_argument("--otter", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time Otter-Grader 7 (`otter run`, no containers) on the same "
+                        "notebooks and tests: bench/otter_compare.py (default: on)")
+    parser.add_argument("--otter-venv", type=Path, default=None,
+                        help="Otter's own virtual environment, built if missing (default "
+                        "~/.cache/dl-grader-bench/otter-venv)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="work in DIR (must not exist) and keep it, for inspection")
     args = parser.parse_args()
@@ -1348,6 +1368,15 @@ def main() -> None:
     else:
         print(f"nbgrader's environment: built {venv} in {built:.1f} s")
     print(f"  {' '.join(wanted)}")
+    args.otter_env = None
+    if args.otter:
+        import otter_compare
+
+        args.otter_venv = (args.otter_venv or otter_compare.default_venv()).expanduser().resolve()
+        otter_wanted = otter_compare.requirements()
+        took = otter_compare.ensure_venv(args.otter_venv, otter_wanted)
+        print(f"Otter's environment: {'reusing' if took is None else f'built in {took:.1f} s'} "
+              f"{args.otter_venv}\n  {' '.join(otter_wanted)}")
     print(f"{cores} cores; load average before: {os.getloadavg()[0]:.2f}; {n} correct "
           f"submission(s) of all six exercises as notebooks", flush=True)
 
@@ -1388,6 +1417,14 @@ def run(args: argparse.Namespace, n: int, cores: int, venv: Path, work: Path) ->
     make_nbgrader_submissions(course, n)
     classroom = work / "class"
     make_grader_submissions(classroom, n)
+    otter = None
+    if args.otter:
+        import otter_compare
+
+        otter = otter_compare.Otter(args.otter_venv, work, cores, mnist_csv)
+        otter.make_class(n)
+        print(f"otter generate (6 autograder zips): {otter.generate_seconds:.1f} s (not in the "
+              "comparison)")
 
     grader = grader_command()
     extra = ["--sandbox", args.sandbox] if args.sandbox else []
@@ -1398,25 +1435,57 @@ def run(args: argparse.Namespace, n: int, cores: int, venv: Path, work: Path) ->
           env=nb_env, log=logs / "warm-nbgrader.log")
     timed([project_python(), "-c", f"{warm}, grader.cli"], cwd=ROOT, env=our_env,
           log=logs / "warm-grader.log")
+    if otter is not None:
+        otter.warm()
 
     rounds = []  # one dict per repetition; the sides alternate within each
     problems: list[str] = []
     for r in range(1, args.repeat + 1):
         print(f"\nround {r} of {args.repeat} (one after the other):", flush=True)
         times: dict[str, float] = {}
-        times["nb1"], nb_one = run_autograde(venv, course, nb_env, pristine_db,
-                                             logs / f"autograde-1-r{r}.log", student="student_1")
+        cpu: dict[str, float] = {}
+        load: dict[str, float] = {}
+
+        def clock(key: str):
+            """Note the CPU time of children and the load average around one timing."""
+            class _Clock:
+                def __enter__(self):
+                    load[key] = os.getloadavg()[0]
+                    self.cpu = children_cpu()
+
+                def __exit__(self, *exc):
+                    cpu[key] = children_cpu() - self.cpu
+            return _Clock()
+
+        with clock("nb1"):
+            times["nb1"], nb_one = run_autograde(venv, course, nb_env, pristine_db,
+                                                 logs / f"autograde-1-r{r}.log",
+                                                 student="student_1")
         print(f"  nbgrader autograde, 1 submission:       {times['nb1']:7.1f} s", flush=True)
         out = work / f"out-grade-r{r}"
-        times["ours1"] = timed([*grader, "grade", str(classroom / "student_1"), "--out", str(out),
-                                *extra], cwd=ROOT, env=our_env, log=logs / f"grade-1-r{r}.log")
+        with clock("ours1"):
+            times["ours1"] = timed([*grader, "grade", str(classroom / "student_1"), "--out",
+                                    str(out), *extra], cwd=ROOT, env=our_env,
+                                   log=logs / f"grade-1-r{r}.log")
         ours_one = grader_results(out)
         print(f"  grader grade, 1 submission:             {times['ours1']:7.1f} s", flush=True)
         problems += check_scores(nb_one, ours_one, 1, course, f"round {r}, 1 submission")
+        ot_one = ot_all = None
+        if otter is not None:
+            with clock("ot1"):
+                times["ot1"], ot_one = otter.grade(1, f"1-r{r}")
+            print(f"  otter run (no containers), 1 submission: {times['ot1']:7.1f} s", flush=True)
+            problems += otter_compare.check_scores(ot_one, 1, f"round {r}, 1 submission")
 
-        times["nbN"], nb_all = run_autograde(venv, course, nb_env, pristine_db,
-                                             logs / f"autograde-{n}-r{r}.log")
+        with clock("nbN"):
+            times["nbN"], nb_all = run_autograde(venv, course, nb_env, pristine_db,
+                                                 logs / f"autograde-{n}-r{r}.log")
         print(f"  nbgrader autograde, {n} submissions:      {times['nbN']:7.1f} s", flush=True)
+        if otter is not None:
+            with clock("otN"):
+                times["otN"], ot_all = otter.grade(n, f"{n}-r{r}")
+            print(f"  otter run, {n} submissions (serial):     {times['otN']:7.1f} s", flush=True)
+            problems += otter_compare.check_scores(ot_all, n, f"round {r}, {n} submissions")
         if r == 1:
             times["feedback"] = timed([str(venv / "bin" / "nbgrader"), "generate_feedback",
                                        ASSIGNMENT], cwd=course, env=nb_env,
@@ -1426,20 +1495,25 @@ def run(args: argparse.Namespace, n: int, cores: int, venv: Path, work: Path) ->
         batch_results = {}
         for jobs in args.jobs:
             out = work / f"out-batch-j{jobs}-r{r}"
-            times[f"j{jobs}"] = timed(
-                [*grader, "batch", str(classroom), "--out", str(out), "--jobs", str(jobs),
-                 "--no-progress", *extra], cwd=ROOT, env=our_env,
-                log=logs / f"batch-j{jobs}-r{r}.log")
+            with clock(f"j{jobs}"):
+                times[f"j{jobs}"] = timed(
+                    [*grader, "batch", str(classroom), "--out", str(out), "--jobs", str(jobs),
+                     "--no-progress", *extra], cwd=ROOT, env=our_env,
+                    log=logs / f"batch-j{jobs}-r{r}.log")
             batch_results[jobs] = grader_results(out)
             print(f"  grader batch --jobs {jobs}, {n} submissions:  {times[f'j{jobs}']:7.1f} s",
                   flush=True)
             problems += check_scores(nb_all, batch_results[jobs], n, course,
                                      f"round {r}, batch --jobs {jobs}")
-        rounds.append({"times": times, "nb1": nb_one, "ours1": ours_one, "nbN": nb_all,
-                       "batches": batch_results})
+        rounds.append({"times": times, "cpu": cpu, "load": load, "nb1": nb_one,
+                       "ours1": ours_one, "nbN": nb_all, "batches": batch_results,
+                       "ot1": ot_one, "otN": ot_all})
 
     def med(key: str) -> float:
         return statistics.median(x["times"][key] for x in rounds)
+
+    def med_cpu(key: str) -> float:
+        return statistics.median(x["cpu"][key] for x in rounds)
 
     def runs(key: str) -> str:
         return ", ".join(f"{x['times'][key]:.1f}" for x in rounds)
@@ -1450,24 +1524,45 @@ def run(args: argparse.Namespace, n: int, cores: int, venv: Path, work: Path) ->
     print(f"\nnbgrader {NBGRADER_VERSION} (serial, one kernel per notebook) versus grader "
           f"(sandbox: {sandbox}); MNIST: {MNIST_SOURCE} on both sides; {args.repeat} "
           f"round(s)\n")
-    print(f"| submissions | nbgrader autograde, {label} (s) | grader, {label} (s) "
-          "| nbgrader / grader | per submission: nbgrader / grader (s) |")
-    print("|---|---:|---:|---:|---:|")
-    rows = [("1 (`grader grade`)", "nb1", "ours1", 1)]
-    rows += [(f"{n} (`grader batch --jobs {jobs}`)", "nbN", f"j{jobs}", n) for jobs in args.jobs]
-    for title, theirs, mine, count in rows:
-        print(f"| {title} | {med(theirs):.1f} | {med(mine):.1f} | "
-              f"**{med(theirs) / med(mine):.2f}x** | {med(theirs) / count:.1f} / "
-              f"{med(mine) / count:.1f} |")
+    with_otter = otter is not None
+    print(f"| submissions | nbgrader autograde, {label} (s) | "
+          + (f"Otter `otter run`, {label} (s) | " if with_otter else "")
+          + f"grader, {label} (s) | nbgrader / grader | "
+          + ("Otter / grader | " if with_otter else "")
+          + "per submission: nbgrader / " + ("Otter / " if with_otter else "") + "grader (s) "
+          "| CPU time: nbgrader / " + ("Otter / " if with_otter else "") + "grader (s) "
+          "| load average at start |")
+    print("|---|---:|" + ("---:|" if with_otter else "") + "---:|---:|"
+          + ("---:|" if with_otter else "") + "---:|---:|---|")
+    rows = [("1 (`grader grade`)", "nb1", "ot1", "ours1", 1)]
+    rows += [(f"{n} (`grader batch --jobs {jobs}`)", "nbN", "otN", f"j{jobs}", n)
+             for jobs in args.jobs]
+    for title, theirs, peer, mine, count in rows:
+        cells = [title, f"{med(theirs):.1f}"]
+        cells += [f"{med(peer):.1f}"] if with_otter else []
+        cells += [f"{med(mine):.1f}", f"**{med(theirs) / med(mine):.2f}x**"]
+        cells += [f"**{med(peer) / med(mine):.2f}x**"] if with_otter else []
+        per = [med(theirs) / count] + ([med(peer) / count] if with_otter else []) \
+            + [med(mine) / count]
+        cpus = [med_cpu(theirs)] + ([med_cpu(peer)] if with_otter else []) + [med_cpu(mine)]
+        cells += [" / ".join(f"{x:.1f}" for x in per), " / ".join(f"{x:.0f}" for x in cpus)]
+        loads = [rounds[0]["load"][k] for k in (theirs, *((peer,) if with_otter else ()), mine)]
+        cells += [" / ".join(f"{x:.1f}" for x in loads)]
+        print("| " + " | ".join(cells) + " |")
     if args.repeat > 1:
-        print("\nruns (s): " + "; ".join(f"{key} {runs(key)}" for key in
-                                          ["nb1", "ours1", "nbN", *(f"j{j}" for j in args.jobs)]))
+        keys = ["nb1", "ours1", "nbN", *(f"j{j}" for j in args.jobs)]
+        keys += ["ot1", "otN"] if otter is not None else []
+        print("\nruns (s): " + "; ".join(f"{key} {runs(key)}" for key in keys))
     print(f"\nnbgrader generate_feedback (its HTML for students) for the {n} submissions: "
           f"{rounds[0]['times']['feedback']:.1f} s more; our times already include "
           "result.json and the HTML reports.")
     theirs, mine = score_summary(last["nb1"], last["ours1"])
     print(f"\n| scores (round {len(rounds)}) | nbgrader | grader |\n|---|---|---|")
     print(f"| 1 submission | {theirs} | {mine} |")
+    if otter is not None:
+        print(f"\nOtter-Grader {otter_compare.OTTER_VERSION}, `otter run` (no containers), "
+              f"scores: 1 submission {otter_compare.totals(last['ot1'])}; {n} submissions "
+              f"{otter_compare.totals(last['otN'])}")
     for jobs, results in last["batches"].items():
         theirs, mine = score_summary(last["nbN"], results)
         print(f"| {n} submissions (--jobs {jobs}) | {theirs} | {mine} |")
