@@ -11,7 +11,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from grader import scoring
 from grader.checks import CheckFailed, describe, expect_dtype, expect_shape, expect_true
 from grader.proxy import RemoteHandle
 from grader.suites.outcome import Once
@@ -75,24 +74,6 @@ def expect_keras_model(model, call):
             "for a compiled keras.Sequential (Dense(16, relu) -> Dense(1, sigmoid)); the "
             "scikit-learn scaling and encoding belong in preprocess(), which returns arrays")
     return model
-
-
-def score_held_out(threshold, data_source, metric, value):
-    """Score ``value`` with the calibrated threshold of ``metric``. Below the target, the
-    message names this metric, its value and its target, and nothing else (no credit at all
-    gets the threshold's own message, which names the minimum too)."""
-    fraction = threshold(metric, value)
-    if fraction < 1.0:
-        target = scoring.lookup("attrition", metric, data_source.get("attrition")).target
-        raise AssertionError(f"{metric} is {value:.3f}, below its target {target:.3f} for "
-                             "full credit.")
-    return fraction
-
-
-@pytest.fixture
-def held_out_metric(threshold, data_source):
-    """``held_out_metric(metric, value)``: :func:`score_held_out` for the held-out tests."""
-    return lambda metric, value: score_held_out(threshold, data_source, metric, value)
 
 
 @pytest.fixture(scope="package")

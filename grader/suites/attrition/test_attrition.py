@@ -181,7 +181,7 @@ def test_predictions_are_probabilities(trained, attrition):
 
 
 @pytest.mark.points(6)
-def test_held_out_roc_auc(trained, attrition, held_out_metric, record):
+def test_held_out_roc_auc(trained, attrition, threshold, record):
     """the model ranks held-out leavers above stayers (ROC-AUC)"""
     probs = held_out_scores(trained, attrition)
     auc = roc_auc_score(attrition.y_test, probs)
@@ -193,11 +193,11 @@ def test_held_out_roc_auc(trained, attrition, held_out_metric, record):
     expect_true(auc > 0.5 or len(set(probs.round(6))) > 1,
                 "model.predict(X_test): every employee gets the same score — the model has "
                 "not learned anything (check the target and the features)")
-    held_out_metric("roc_auc", auc)
+    threshold("roc_auc", auc)
 
 
 @pytest.mark.points(2)
-def test_held_out_accuracy(trained, attrition, held_out_metric, record):
+def test_held_out_accuracy(trained, attrition, threshold, record):
     """the model classifies held-out employees correctly (threshold 0.5)"""
     probs = held_out_scores(trained, attrition)
     predicted = (probs >= 0.5).astype(int)
@@ -207,11 +207,11 @@ def test_held_out_accuracy(trained, attrition, held_out_metric, record):
         "labels": ["No", "Yes"],
         "matrix": confusion_matrix(attrition.y_test, predicted, labels=[0, 1]).tolist(),
         "title": "Held-out employees, predicted Yes where p >= 0.5"})
-    held_out_metric("accuracy", accuracy)
+    threshold("accuracy", accuracy)
 
 
 @pytest.mark.points(2)
-def test_held_out_f1_of_leavers(trained, attrition, held_out_metric, record):
+def test_held_out_f1_of_leavers(trained, attrition, threshold, record):
     """the model finds the held-out employees who left (F1 of "Yes")"""
     probs = held_out_scores(trained, attrition)
     predicted = (probs >= 0.5).astype(int)
@@ -220,4 +220,4 @@ def test_held_out_f1_of_leavers(trained, attrition, held_out_metric, record):
     expect_true(predicted.any(),
                 "model.predict(X_test): no employee is predicted to leave (p >= 0.5) — a model "
                 "that always says No is useless here; class_weight can help")
-    held_out_metric("f1_yes", f1)
+    threshold("f1_yes", f1)
