@@ -29,6 +29,9 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "bare_vs_graded": ("bare_vs_graded.py", ["--repeat", "3"], ["--repeat", "1"]),
     "notebook_vs_py": ("notebook_vs_py.py", ["--repeat", "3"], ["--repeat", "1"]),
     "batch_scaling": ("batch_scaling.py", [], ["--copies", "4", "--keras", "1"]),
+    # grader batch with the warm pool on and off, against the bare run of the same calls
+    "pool_batch": ("pool_batch.py", ["--repeat", "3"],
+                   ["--copies", "1", "--keras", "1", "--repeat", "1"]),
     # nbgrader and Otter-Grader (bench/otter_compare.py) on the same 8 submissions
     "nbgrader_compare": ("nbgrader_compare.py", ["--n", "8"], ["--quick"]),
     "cluster_throughput": ("cluster_throughput.py", [], ["--quick"]),
