@@ -1,7 +1,7 @@
 """The student-side check (grader/check.py): public tests only, sandboxed as in grading.
 
 Fast tests check the numpy exercises through the command's add_parser/run; the slow ones run
-all six exercises (the Keras ones import TensorFlow in their worker) and a real Jupyter kernel.
+every exercise (the Keras ones import TensorFlow in their worker) and a real Jupyter kernel.
 """
 from __future__ import annotations
 
@@ -190,10 +190,11 @@ def test_missing_files_and_import_errors_show_no_hidden_tests(tmp_path):
     empty.mkdir()
     code, out, _ = run_check(str(empty), "--sandbox", "reduced")
     assert code == EXIT_FAILED
-    assert len(re.findall(r"^\w+  not attempted yet$", out, re.MULTILINE)) == 6
+    assert len(re.findall(r"^\w+  not attempted yet$", out, re.MULTILINE)) == len(
+        assignment.EXERCISE_NAMES)
     assert "no file found; looked for neuron.py" in out
     assert_no_hidden_titles(out)
-    assert "Public tests: 0 of 27 passed" in out          # hidden tests are not even counted
+    assert "Public tests: 0 of 37 passed" in out          # hidden tests are not even counted
 
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -534,7 +535,7 @@ def test_check_in_a_real_notebook(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# all six exercises (the Keras ones start TensorFlow in their worker)
+# every exercise (the Keras ones start TensorFlow in their worker)
 # --------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_all_stubs_are_not_attempted():

@@ -39,7 +39,7 @@ TRAJECTORY_TOL = dict(rtol=1e-7, atol=1e-9)  # Keras in float64 agrees with nump
 # ---- helpers -----------------------------------------------------------------------------------
 def _fresh(params):
     """Writable float copies (the closed-form tests must not fail on an in-place update:
-    test_steps_do_not_modify_inputs alone charges that)."""
+    the purity test alone charges that)."""
     return {k: np.array(v, dtype=float) for k, v in params.items()}
 
 
