@@ -230,11 +230,16 @@ def _decode_array(body: Any, bufs: list, keep_readonly: bool = False) -> np.ndar
     buf = bufs[index]
     if count * dtype.itemsize != len(buf):
         raise WireError("array shape does not match its data")
+    readonly = keep_readonly and len(body) == 4
     if count == 0:
         arr = np.zeros(shape, dtype=dtype)
+    elif readonly:
+        # on immutable bytes: code on this side cannot make it writable again
+        # (setflags(write=True) raises), so a read-only argument stays read-only
+        arr = np.frombuffer(bytes(buf), dtype=dtype).reshape(shape)
     else:
         arr = np.frombuffer(buf, dtype=dtype).reshape(shape)
-    if keep_readonly and len(body) == 4:
+    if readonly:
         arr.flags.writeable = False
     return arr
 

@@ -146,29 +146,22 @@ def rss_mib() -> float:
 # ------------------------------------------------------------------------------------------------
 # values: the worker reports its own behaviour; nothing it says may earn a point
 # ------------------------------------------------------------------------------------------------
-IN_PLACE_TESTS = {"test_relu_does_not_modify_input", "test_dense_forward_does_not_modify_inputs"}
-
-
-def test_the_in_place_attack_fails_without_its_lie(vguard, suite_map):
-    """Control: the in-place relu/dense_forward lose exactly the "does not modify" tests."""
-    graded = vguard.grade(vguard.variant("lying_observer", before="_LIE = False\n"),
-                          DEFAULT_MODE)
-    assert "hostile:lying_observer" not in graded.exercise.output
-    assert earned_nothing(graded, IN_PLACE_TESTS) == []
-    assert passed_all(graded, suite_map["all"] - IN_PLACE_TESTS) == []
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "open: the in-place check trusts the worker's own report -- student code patches "
-    "__main__._ArgumentWatch.changes and an in-place relu/dense_forward earns +2; fix in "
-    "grader/worker.py (Server.op_call) + grader/proxy.py (observe): compare the argument "
-    "buffers on the trusted side (e.g. arguments in a shared memfd the grader re-reads after "
-    "the reply) instead of believing 'mutated'"))
-def test_patching_the_workers_observation_earns_nothing(vguard, suite_map):
-    graded = vguard.grade(vguard.variant("lying_observer"), DEFAULT_MODE)
-    assert "hostile:lying_observer patched the watch in __main__" in graded.exercise.output
-    assert_contained(graded, vguard, suite_map, None, others_pass=False)
-    assert earned_nothing(graded, IN_PLACE_TESTS) == []
+def test_patching_the_workers_observation_changes_no_outcome(vguard, suite_map):
+    """The worker's own report of argument changes is patched to say "nothing changed"; no
+    outcome may depend on it. "Does not modify its input" is tested on read-only inputs,
+    which live on immutable bytes in the worker: the variant's setflags(write=True) raises
+    there, so its in-place path never runs on them, with or without the lie."""
+    honest = vguard.grade(vguard.variant("lying_observer", name="control",
+                                         before="_LIE = False\n"), DEFAULT_MODE)
+    lying = vguard.grade(vguard.variant("lying_observer"), DEFAULT_MODE)
+    assert "patched the watch" not in honest.exercise.output
+    assert "hostile:lying_observer patched the watch in __main__" in lying.exercise.output
+    for graded in (honest, lying):
+        assert "could not make z writable" in graded.exercise.output
+        assert no_grader_errors(graded) == []
+    outcomes = {run: {t.id: (t.outcome, t.points) for t in g.exercise.tests}
+                for run, g in (("honest", honest), ("lying", lying))}
+    assert outcomes["lying"] == outcomes["honest"]
 
 
 def test_odd_layouts_cross_and_lies_in_them_do_not(vguard, suite_map):

@@ -2,8 +2,10 @@
 read-only copy writable again), and at import the module patches the worker's own
 observation code (grader.worker._ArgumentWatch) so it reports no change.
 
-Expected: the tests that check "does not modify its input" still fail; no point is earned
-for an in-place relu or dense_forward.
+Expected: a read-only argument stays read-only in the worker (it lives on immutable bytes, so
+setflags(write=True) raises): the in-place path never runs, the functions fall back to their
+out-of-place results, and nothing the worker reports about itself is needed to keep the test's
+data intact.
 """
 
 
@@ -33,7 +35,9 @@ def relu(z):
         try:
             z.setflags(write=True)
         except ValueError:
+            print("hostile:lying_observer could not make z writable", flush=True)
             return np.maximum(np.asarray(z, dtype=float), 0.0)
+        print("hostile:lying_observer wrote into z", flush=True)
         if z.dtype.kind == "f":
             np.maximum(z, 0.0, out=z)
             return z
@@ -50,6 +54,7 @@ def dense_forward(X, W, b, activation="relu"):
             try:
                 a.setflags(write=True)
                 a[...] = 0.0
+                print("hostile:lying_observer wrote into an argument", flush=True)
             except ValueError:
                 pass
     return out
