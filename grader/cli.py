@@ -12,6 +12,7 @@
                                Canvas or Moodle grade import CSV for a batch folder
     grader template OUT        the student template repository
     grader generate            regenerate exercises/ from solutions/
+    grader new NAME            the skeleton of a new exercise (docs/AUTHORING.md)
 
 Exit status: 0 when the job completed (whatever the score), 1 when ``--fail-under`` is not
 met or ``generate --check`` finds drift, 2 for usage errors and unreadable input, 3 when the
@@ -188,12 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--solutions", metavar="DIR", help="solutions folder (default solutions/)")
     gen.add_argument("--exercises", metavar="DIR", help="output folder (default exercises/)")
     gen.set_defaults(func=_generate)
+
+    from grader import scaffold
+    scaffold.add_parser(sub)
     return parser
 
 
 # What the student edition (grader.student_edition) leaves out: it has no hidden tests.
 INSTRUCTOR_COMMANDS = ("grade", "batch", "merge", "template", "generate", "answers", "grades",
-                       "regrade", "similarity")
+                       "regrade", "similarity", "new")
 
 
 def main(argv: list[str] | None = None) -> int:
