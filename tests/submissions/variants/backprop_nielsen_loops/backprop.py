@@ -1,5 +1,7 @@
-"""Correct variant in the style of Nielsen's "Neural Networks and Deep Learning": one sample
-at a time, column vectors for activations and biases, gradients summed then averaged."""
+"""Correct variant in the style of Nielsen's "Neural Networks and Deep Learning": activations
+and biases as column vectors, samples as columns (his matrix-based approach), the four
+backpropagation equations BP1-BP4 with nabla_b / nabla_w summed then averaged, and a
+per-sample feedforward for predictions."""
 import numpy as np
 
 
@@ -35,15 +37,14 @@ def feedforward(x, params):
 
 
 def forward(X, params):
-    X = np.asarray(X, dtype=float)
-    rows, zs, activations = [], [], []
-    for x in X:
-        z1, a1, p = feedforward(x.reshape(-1, 1), params)
-        rows.append(p.ravel())
-        zs.append(z1.ravel())
-        activations.append(a1.ravel())
-    probs = np.array(rows)
-    return probs, {"Z1": np.array(zs), "A1": np.array(activations), "probs": probs}
+    """The whole batch at once with samples as columns (Nielsen's matrix-based approach)."""
+    A0 = np.asarray(X, dtype=float).T                         # (n_in, m)
+    Z1 = np.dot(params["W1"].T, A0) + np.reshape(params["b1"], (-1, 1))
+    A1 = relu(Z1)
+    Z2 = np.dot(params["W2"].T, A1) + np.reshape(params["b2"], (-1, 1))
+    E = np.exp(Z2 - Z2.max(axis=0, keepdims=True))
+    P = E / E.sum(axis=0, keepdims=True)
+    return P.T, {"Z1": Z1.T, "A1": A1.T, "probs": P.T}
 
 
 def cross_entropy(probs, y):
@@ -54,17 +55,18 @@ def cross_entropy(probs, y):
 
 
 def backward(X, y, params, cache):
-    nabla = {k: np.zeros(np.shape(v)) for k, v in params.items()}
+    """Nielsen's backprop equations (BP1-BP4), for all samples at once as columns."""
     m = len(X)
-    for x, label, z1, a1, p in zip(X, y, cache["Z1"], cache["A1"], cache["probs"]):
-        delta = p.reshape(-1, 1).copy()
-        delta[label] -= 1.0                      # output error, softmax + cross-entropy
-        nabla["b2"] += delta.ravel()
-        nabla["W2"] += np.dot(a1.reshape(-1, 1), delta.T)
-        delta = np.dot(params["W2"], delta) * relu_prime(z1.reshape(-1, 1))
-        nabla["b1"] += delta.ravel()
-        nabla["W1"] += np.dot(np.reshape(x, (-1, 1)), delta.T)
-    return {"d" + k: v / m for k, v in nabla.items()}
+    A0 = np.asarray(X, dtype=float).T
+    Z1, A1, P = cache["Z1"].T, cache["A1"].T, cache["probs"].T
+    delta = P.copy()
+    delta[np.asarray(y), np.arange(m)] -= 1.0                 # BP1: softmax + cross-entropy
+    nabla_b2 = delta.sum(axis=1)                              # BP3
+    nabla_w2 = np.dot(A1, delta.T)                            # BP4
+    delta = np.dot(params["W2"], delta) * relu_prime(Z1)     # BP2
+    nabla_b1 = delta.sum(axis=1)
+    nabla_w1 = np.dot(A0, delta.T)
+    return {"dW1": nabla_w1 / m, "db1": nabla_b1 / m, "dW2": nabla_w2 / m, "db2": nabla_b2 / m}
 
 
 def sgd_step(params, grads, lr):
