@@ -11,8 +11,9 @@ Canvas (Grades > Import): the columns of a Canvas gradebook export — ``Student
 ``<name> (<assignment id>)`` (without an id Canvas creates a new assignment called ``<name>``).
 The second line is the read-only ``Points Possible`` row of an export, with the assignment's
 maximum. Canvas matches students by ``ID``, ``SIS User ID`` or ``SIS Login ID`` (roster
-``canvas_id``, ``id`` and ``login``/``email``). The file is UTF-8 with a byte-order mark, as
-Canvas's own exports (and Excel) expect.
+``canvas_id``, ``id`` and ``login``/``email``). The file is UTF-8; ``--bom`` adds a
+byte-order mark, as Canvas's own exports do under the user setting "Include Byte-Order Mark in
+compatible spreadsheet exports" (for Excel in some locales) — Canvas reads it either way.
 
 Moodle (Grades > Import > CSV file): a column that identifies the user — mapped in the import
 dialog's "Identify user by" to the email address, ID number or username — then one column per
@@ -175,15 +176,16 @@ def render_csv(table: list[list[str]], *, bom: bool) -> str:
 
 def write_export(results: Path, fmt: str, out: Path, *, assignment: str,
                  assignment_id: str | None = None, identify_by: str = "email",
-                 feedback: bool = True, missing_zero: bool = False) -> tuple[Path, list[str]]:
+                 feedback: bool = True, missing_zero: bool = False, bom: bool = False
+                 ) -> tuple[Path, list[str]]:
     if fmt == "canvas":
         table, warnings = canvas_table(results, assignment, assignment_id,
                                        missing_zero=missing_zero)
-        text = render_csv(table, bom=True)
+        text = render_csv(table, bom=bom)
     elif fmt == "moodle":
         table, warnings = moodle_table(results, assignment, identify_by=identify_by,
                                        feedback=feedback, missing_zero=missing_zero)
-        text = render_csv(table, bom=False)
+        text = render_csv(table, bom=bom)
     else:
         raise ExportError(f"unknown LMS format {fmt!r}")
     return write_atomic(Path(out), text), warnings
@@ -207,6 +209,9 @@ def extend_export_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
                         help="moodle: the identifier column (default email)")
     parser.add_argument("--no-feedback", action="store_true",
                         help="moodle: leave out the feedback column")
+    parser.add_argument("--bom", action="store_true",
+                        help="canvas/moodle: start the file with a UTF-8 byte-order mark (for "
+                        "Excel in some locales)")
     parser.add_argument("--missing-zero", action="store_true",
                         help="canvas/moodle: 0 for roster students with no submission "
                         "(default: empty, the LMS keeps what it has)")
@@ -233,7 +238,7 @@ def run_lms(args: argparse.Namespace) -> int:
         path, warnings = write_export(
             results, args.format, out, assignment=assignment,
             assignment_id=args.assignment_id, identify_by=args.identify_by,
-            feedback=not args.no_feedback, missing_zero=args.missing_zero)
+            feedback=not args.no_feedback, missing_zero=args.missing_zero, bom=args.bom)
     except ExportError as exc:
         print(f"grader export: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -136,9 +136,9 @@ def test_gradebook_carries_roster_columns_late_columns_and_no_submission_rows(re
 def test_canvas_layout(results, tmp_path):
     path, warnings = lms_export.write_export(results, "canvas", tmp_path / "canvas.csv",
                                              assignment="Neural nets, part 1",
-                                             assignment_id="4711")
+                                             assignment_id="4711", bom=True)
     raw = path.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf")                      # UTF-8 with BOM
+    assert raw.startswith(b"\xef\xbb\xbf")              # --bom: as Canvas's Excel setting
     assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
     rows = _read(path, "utf-8-sig")
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
@@ -159,6 +159,7 @@ def test_canvas_layout(results, tmp_path):
 def test_canvas_without_assignment_id_and_missing_as_zero(results, tmp_path):
     path, _ = lms_export.write_export(results, "canvas", tmp_path / "c.csv", assignment="HW1",
                                       missing_zero=True)
+    assert not path.read_bytes().startswith(b"\xef\xbb\xbf")    # plain UTF-8 by default
     rows = _read(path, "utf-8-sig")
     assert rows[0][-1] == "HW1"
     assert {r[2]: r[5] for r in rows[2:]}["s009"] == "0"
