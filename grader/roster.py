@@ -15,7 +15,8 @@ matched case-insensitively; only ``id`` is required):
 
 A submission (folder, zip or repository name) is matched to a roster student by the student's
 id, GitHub login, email (or its part before '@') or name, compared without case, accents or
-punctuation; a repository named ``<anything>-<github login>`` matches that login. Students on
+punctuation; a repository named ``<anything>-<github login>`` matches that login, and a folder
+of Moodle's "download all" (``Full Name_123456_assignsubmission_file_``) its name. Students on
 the roster without a submission appear in the gradebook as ``no_submission``; a submission
 that matches nobody keeps its own name as id, with a warning.
 
@@ -75,6 +76,9 @@ class Student:
                 "github": self.github}
 
 
+_MOODLE_FOLDER = re.compile(r"^(.+?)_\d+_assignsubmission_\w*$")
+
+
 def _key(text: str) -> str:
     """Names compared without case, accents, spaces or punctuation."""
     text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
@@ -93,6 +97,9 @@ class Roster:
 
     def match(self, name: str) -> Student | None:
         """The student a submission called ``name`` belongs to, or None."""
+        moodle = _MOODLE_FOLDER.match(str(name))
+        if moodle:   # Moodle's "download all": "Full Name_123456_assignsubmission_file_"
+            return self.match(moodle[1])
         key = _key(name)
         if not key:
             return None

@@ -72,7 +72,9 @@ def test_roster_columns_by_their_usual_names_and_quoted_names_survive():
     ("s001", "s001"), ("alice", "s001"),            # id; email's part before '@'
     ("alice-gh", "s001"), ("hw1-alice-gh", "s001"),  # GitHub login; GitHub Classroom repo
     ("Carol", "s003"), ("bob@example.edu", "s002"), ("Erin", "s005"),  # login, email, name
-    ("Green, Grace", "s007"), ("frank", None), ("", None)])
+    ("Green, Grace", "s007"), ("frank", None), ("", None),
+    ("Green, Grace_1234567_assignsubmission_file_", "s007"),   # Moodle's download all
+    ("Nobody Here_99_assignsubmission_file_", None)])
 def test_a_submission_name_finds_its_student(name, expected):
     student = roster.read_roster(ROSTER).match(name)
     assert (student.id if student else None) == expected
