@@ -375,7 +375,7 @@ def sandbox_limits(sandbox: Mapping[str, Any]) -> list[str]:
         return []
     notes = [str(n) for n in sandbox.get("notes") or ()
              if "limit" in str(n) and not str(n).startswith("worker peak memory")]
-    return [f"Sandbox: reduced ({sandbox.get('reason') or 'no bubblewrap'})."] + \
+    return [f"sandbox: reduced ({sandbox.get('reason') or 'no bubblewrap'}); what it limits:"] + \
         [f"  - {n}" for n in notes]
 
 

@@ -89,7 +89,7 @@ def test_check_without_resource_gives_a_result(tmp_path, submissions):
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 0, done.stdout + done.stderr
     assert "public checks" in done.stdout
-    assert "Sandbox: reduced" in done.stdout
+    assert "sandbox: reduced" in done.stdout
     # which limits hold here, in the student's output
     assert "no resource limits to set" in done.stdout
     assert "time limits per call and per exercise hold" in done.stdout
