@@ -96,7 +96,8 @@ def test_manifest_first_then_commit_date_then_file_times(tmp_path):
     when, source = lp.submitted_at(student_keys=["s002", "bob_baker"], source=tmp_path / "sub",
                                    kind="folder", commit_date="2026-12-01T00:00:00Z",
                                    manifest=times)
-    assert source == "submissions manifest" and when == datetime(2026, 12, 2, 8, tzinfo=timezone.utc)
+    assert source == "submissions manifest"
+    assert when == datetime(2026, 12, 2, 8, tzinfo=timezone.utc)
     when, source = lp.submitted_at(student_keys=["carol"], source=None, kind="git",
                                    commit_date="2026-12-01T09:30:00+01:00", manifest=times)
     assert source == "git commit date" and when.hour == 8
