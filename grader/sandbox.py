@@ -42,6 +42,7 @@ CLONE_NEWNET = 0x40000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWNS = 0x00020000
 MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+MS_BIND, MNT_DETACH = 0x1000, 2
 PR_SET_PDEATHSIG = 1
 
 
@@ -109,7 +110,13 @@ def detect_mode(requested: str | None = None) -> Mode:
 
 def _reduced(why: str) -> Mode:
     root = _is_root()
+    reach = None
     drop = root and all(_world_traversable(p) for p in _needed_paths())
+    if root and not drop and LINUX:
+        # the interpreter under a closed folder (pyenv in root's 0700 home): the worker gets
+        # there through its private mount namespace instead of running as root
+        reach = _reach_plan()
+        drop = reach is not None and _can_unshare_mounts()
     notes = ["student code can read files the grader can read: hidden suites, reference "
              "solutions and any other copy of the course on this machine are not hidden "
              "from it"]
@@ -118,6 +125,10 @@ def _reduced(why: str) -> Mode:
     notes.append("worker runs as its own unprivileged uid with a process limit" if drop else
                  "worker runs as the grading user: it can write wherever that user can, and "
                  "the per-user process limit is not enforced")
+    if drop and reach:
+        notes.append("the Python installation is reached through a private mount namespace: of "
+                     + ", ".join(top.decode() for top, _ in reach) + " the worker sees only "
+                     + ", ".join(n.decode() for _, names in reach for n in names))
     if root and not drop:
         notes.append("that user is root: student code can read the environment (secrets) of "
                      "other processes and overwrite the grader's own output; use bubblewrap "
@@ -154,6 +165,74 @@ def _world_traversable(path: Path) -> bool:
         except OSError:
             return False
     return True
+
+
+def _reach_plan(extra: tuple = ()) -> tuple[tuple[bytes, tuple[bytes, ...]], ...] | None:
+    """How a worker with a uid of its own reaches the Python installation and the grader (and
+    ``extra``: its copy of the submission and its home) when folders above them are closed to
+    others (pyenv under root's 0700 home, a private temp folder): in the worker's private mount
+    namespace each closed folder is covered by an empty tmpfs and only the entries on the way
+    are bound back, deepest first. ``((folder, (entry, ...)), ...)``; None when nothing is
+    closed, or when that cannot help (``/`` or a needed path itself closed; the last folder of
+    an ``extra`` path belongs to the worker's uid)."""
+    plan: dict[Path, set[str]] = {}
+    wanted = [(p, False) for p in _needed_paths()] + [(Path(p).resolve(), True) for p in extra]
+    for path, own_leaf in wanted:
+        chain = [*reversed(path.parents), path]
+        for level, part in enumerate(chain):
+            if _world_traversable_here(part) or (part == path and own_leaf):
+                continue
+            if part == path or part == Path("/"):
+                return None
+            plan.setdefault(part, set()).add(chain[level + 1].name)
+    ordered = sorted(plan.items(), key=lambda item: len(item[0].parts), reverse=True)
+    return tuple((str(top).encode(), tuple(sorted(n.encode() for n in names)))
+                 for top, names in ordered) or None
+
+
+def _world_traversable_here(part: Path) -> bool:
+    try:
+        return bool(part.stat().st_mode & stat.S_IXOTH)
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def _can_unshare_mounts() -> bool:
+    """Whether this process may make a private mount namespace (root without CAP_SYS_ADMIN,
+    as in an unprivileged container, may not)."""
+    probe = ("import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); "
+             f"sys.exit(0 if libc.unshare({CLONE_NEWNS}) == 0 else 1)")
+    try:
+        return subprocess.run([sys.executable, "-c", probe], timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _open_the_way(libc, reach) -> None:
+    """In the worker's private mount namespace (forked child, before exec): cover each closed
+    folder of ``reach`` with an empty tmpfs and bind back the entries the worker needs."""
+    def check(result: int, what: bytes) -> None:
+        if result != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"{os.strerror(err)}: {what.decode(errors='replace')}")
+
+    for i, (top, names) in enumerate(reach):
+        staged = []
+        for j, name in enumerate(names):
+            source, stage = top + b"/" + name, b"/dev/shm/.grader-reach-%d-%d" % (i, j)
+            is_dir = os.path.isdir(source)
+            os.mkdir(stage) if is_dir else open(stage, "wb").close()
+            check(libc.mount(source, stage, None, MS_BIND | MS_REC, None), source)
+            staged.append((stage, name, is_dir))
+        check(libc.mount(b"tmpfs", top, b"tmpfs", MS_NOSUID | MS_NODEV,
+                         b"mode=0711,size=1048576"), top)
+        for stage, name, is_dir in staged:
+            dest = top + b"/" + name
+            os.mkdir(dest, 0o755) if is_dir else open(dest, "wb").close()
+            check(libc.mount(stage, dest, None, MS_BIND | MS_REC, None), dest)
+            libc.umount2(stage, MNT_DETACH)
+            os.rmdir(stage) if is_dir else os.unlink(stage)
 
 
 def default_hidden_paths() -> list[Path]:
@@ -271,7 +350,7 @@ def worker_env(home: str, limits: Limits) -> dict[str, str]:
 
 
 def _preexec(limits: Limits, isolate_network: bool, cgroup=None, seccomp_fd: int | None = None,
-             filter_here: bool = False):
+             filter_here: bool = False, reach=None):
     """What the forked child does before it execs bubblewrap or the worker.
 
     It joins the worker's cgroup first (so the whole tree is counted from its first page),
@@ -279,6 +358,8 @@ def _preexec(limits: Limits, isolate_network: bool, cgroup=None, seccomp_fd: int
     namespaces (System V segments and a size-bounded /dev/shm die with the worker). The
     system-call filter comes last: bubblewrap loads it from ``seccomp_fd`` just before it
     execs the worker; in reduced mode (``filter_here``) the child installs it itself.
+    ``reach`` (:func:`_reach_plan`): closed folders the worker's own uid must get through,
+    opened in its mount namespace; the worker is not started if that fails.
     """
     if not POSIX:
         return None               # Windows: no fork, so nothing runs before the worker starts
@@ -311,6 +392,10 @@ def _preexec(limits: Limits, isolate_network: bool, cgroup=None, seccomp_fd: int
                 libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
                 libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV,
                            tmpfs_options)
+                if reach:
+                    _open_the_way(libc, reach)
+            elif reach:
+                raise OSError(ctypes.get_errno(), "no private mount namespace for the worker")
         if seccomp_fd is not None:
             seccomp.reopen_for_child(seccomp_fd)
         if filter_here:
@@ -437,8 +522,11 @@ def launch_spec(mode: Mode, student_dir: Path, fd: int, limits: Limits,
 
         seccomp.prepare()   # compiled here: the forked child only hands it to the kernel
     cgroup = _new_cgroup(limits)
+    # its own uid must get through closed folders above the interpreter, its copy and home
+    reach = _reach_plan((student_dir, home)) if uid is not None and _is_root() and LINUX \
+        else None
     return LaunchSpec(argv, env, _preexec(limits, _is_root() and LINUX, cgroup,
-                                          filter_here=filtered),
+                                          filter_here=filtered, reach=reach),
                       str(student_dir), fd, cgroup=cgroup)
 
 
