@@ -190,7 +190,7 @@ class CheckReport:
                             f"{_num(t.points)}/{_num(t.max_points)} |")
                 if t.outcome != "passed" and t.message:
                     failures.append((f"{ex.name}: {t.name}", t.message))
-        parts = [f"## grader check — {'all public tests pass' if self.passed else 'not yet'}",
+        parts = [f"## Public checks — {'all pass' if self.passed else 'not yet'}",
                  "", md_inline(self.summary()), "", *rows]
         written = [ex for ex in self.exercises if ex.answers]
         if written:

@@ -292,7 +292,7 @@ def test_github_format_escapes_student_text(tmp_path, monkeypatch):
     assert "title=neuron%3A relu() zeroes negatives and keeps positives%2C for" in relu
 
     markdown = summary.read_text()
-    assert markdown.startswith("earlier step\n## grader check — not yet")   # appended
+    assert markdown.startswith("earlier step\n## Public checks — not yet")   # appended
     fenced = re.search(r"^(`{5,})text\n(.*?)\n\1$", markdown, re.MULTILINE | re.DOTALL)
     assert fenced and "<script>alert(1)</script> | **bold** ````\n## heading" in fenced[2]
     assert "<script>" not in markdown.replace(fenced[0], "")   # only inside the code block
