@@ -365,10 +365,11 @@ class Runner:
         self._standbys = None     # grader.pool.StandbyGraders, when the pool is on
 
     # -- grading processes started ahead (grader.pool) ---------------------------------------
-    def expect(self, count: int) -> None:
-        """``count`` submissions follow: keep the next grading process warm while one runs."""
+    def expect(self, todo: list[Submission]) -> None:
+        """``todo`` will be graded in this order: keep the next grading processes warm."""
         if self._use_standby():
-            self._standby_graders().expect(count)
+            self._standby_graders().expect(
+                [(sub.id, None if sub.kind == "git" else sub.source) for sub in todo])
 
     def close(self) -> None:
         if self._standbys is not None:
@@ -395,7 +396,7 @@ class Runner:
                 with self._lock:
                     self._running.pop(proc.pid, None)
 
-            self._standbys = StandbyGraders(popen, forget)
+            self._standbys = StandbyGraders(popen, forget, ahead=self.options.jobs)
         return self._standbys
 
     def _spawn_standby(self, cmd: list[str], target: Path, folder: Path, timeout: float) -> int:
@@ -403,8 +404,9 @@ class Runner:
         if self.stopping.is_set():
             raise Interrupted
         graders = self._standby_graders()
-        proc = graders.take(graders.command(cmd, str(target), str(folder)))
-        graders.hand_over(proc, str(target), str(folder), str(folder / LOG_NAME))
+        proc = graders.take(graders.command(cmd, str(target), str(folder)), folder.name,
+                            str(target))
+        graders.go(proc, str(folder), str(folder / LOG_NAME))
         try:
             proc.wait(timeout=max(timeout, 0.01))
         except subprocess.TimeoutExpired:
@@ -711,7 +713,7 @@ def run_all(runner: Runner, todo: list[Submission], progress: Progress) -> list[
         return outcomes
     pool = cf.ThreadPoolExecutor(max_workers=min(runner.options.jobs, len(todo)),
                                  thread_name_prefix="grade")
-    runner.expect(len(todo))
+    runner.expect(todo)
     pending = {pool.submit(runner.grade, sub) for sub in todo}
     try:
         while pending:
@@ -807,10 +809,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return b
 
 
-def _options(args: argparse.Namespace) -> Options:
-    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-    if jobs < 1:
-        raise UsageError(f"--jobs {jobs}: give at least 1")
 def _jobs_arg(text: str) -> int | str:
     if text.strip().lower() == "auto":
         return "auto"
@@ -820,14 +818,18 @@ def _jobs_arg(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"{text!r}: give a number or 'auto'") from None
 
 
-    if not args.timeout > 0:
+def _options(args: argparse.Namespace) -> Options:
     from grader import pool as worker_pool
 
     pooled = worker_pool.enabled(getattr(args, "pool", None))
-        raise UsageError(f"--timeout {args.timeout:g}: give a positive number of seconds")
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
     if jobs == "auto":
         jobs, why = worker_pool.plan_jobs(args.exercise, available_cores(), pooled)
         print(f"--jobs auto: {jobs} ({why})", file=sys.stderr)
+    if jobs < 1:
+        raise UsageError(f"--jobs {jobs}: give at least 1")
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout {args.timeout:g}: give a positive number of seconds")
     from grader.term import Term
 
     try:

@@ -82,7 +82,10 @@ class Spare:
                                                                   tuple(preload)):
             return False
         extra = [Path(p) for p in hidden if Path(p) not in self.hidden]
-        return not extra or _none_shown(mode, extra)
+        try:
+            return not extra or _none_shown(mode, extra)
+        except Exception:  # noqa: BLE001 - unsure: a fresh worker is always right
+            return False
 
     def ready(self, timeout: float = READY_TIMEOUT) -> bool:
         """Wait until the worker has finished its imports and serves requests.
@@ -339,13 +342,15 @@ def _to_grade(submission: Path, names: list[str]) -> list[str]:
 def standby(args, grade_command) -> int:
     """``grader grade --standby``: what ``grader batch`` keeps ready for its next submission.
 
-    Everything that does not depend on the submission happens first: the grader's imports,
-    one collection of the suites, the datasets, the report's plotting stack, and one warm
-    spare worker per exercise (grader.pool). Then one line on stdin says what to grade, as
-    JSON ``{"submission": PATH, "out": DIR, "log": FILE}``; stdout and stderr go to FILE and
-    the grading is exactly ``grader grade SUBMISSION --out DIR`` with the other options of this
-    command line. End of input (the batch has nothing more) exits 0 without grading."""
+    Two lines on stdin, JSON. The first, ``{"submission": PATH}``, names the submission it
+    will grade (sent ahead, while the batch still grades the one before): the standby starts
+    one warm worker for each exercise the submission answers (grader.pool) and pays the
+    grading process's fixed costs (the grader's imports, one collection of the suites, the
+    datasets, the report's plotting stack). The second, ``{"out": DIR, "log": FILE}``, says
+    go: stdout and stderr go to FILE and the grading is exactly ``grader grade PATH --out DIR``
+    with the other options of this command line. End of input exits 0 without grading."""
     import json
+    import select
     import sys
 
     from grader import assignment
@@ -353,14 +358,30 @@ def standby(args, grade_command) -> int:
 
     names = args.exercise or list(assignment.EXERCISE_NAMES)
     pool = WorkerPool() if enabled(getattr(args, "pool", None)) else None
-    with installed(pool):
+    stdin = sys.stdin.buffer
+
+    def prepare(line: bytes) -> bool:
+        if not line.strip():
+            return False
+        args.submission = json.loads(line)["submission"]
         if pool is not None:
             limits = Limits(threads=args.threads) if args.threads else Limits()
             hidden = default_hidden_paths() + [Path(p).resolve() for p in args.hide or ()]
             with contextlib.suppress(Exception):   # the proxy starts fresh workers instead
-                pool.start_for(names, detect_mode(args.sandbox), limits, hidden)
+                pool.start_for(_to_grade(Path(args.submission), names),
+                               detect_mode(args.sandbox), limits, hidden)
+        return True
+
+    with installed(pool):
+        ready = False
+        if select.select([stdin], [], [], 0)[0]:     # told already: workers first
+            ready = prepare(stdin.readline())
+            if not ready:
+                return 0
         warm_grader(names)
-        line = sys.stdin.readline()
+        if not ready and not prepare(stdin.readline()):
+            return 0
+        line = stdin.readline()
         if not line.strip():
             return 0
         job = json.loads(line)
@@ -370,32 +391,34 @@ def standby(args, grade_command) -> int:
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
-        args.submission, args.out, args.standby = job["submission"], job["out"], False
+        args.out, args.standby = job["out"], False
         return grade_command(args)
 
 
 # ---- grader batch: grading processes started ahead -------------------------------------------
 class StandbyGraders:
     """``grader grade --standby`` processes that ``grader batch`` keeps ready (see
-    :func:`standby`): while one submission is graded, the process for the next one imports the
-    grader, collects the suites, reads the datasets and starts its warm workers. A standby
-    process grades exactly one submission, like the plain command; it is started only while
-    submissions remain that no process has taken yet.
+    :func:`standby`): while a submission is graded, the process for a later one is told which
+    submission it will grade, starts the warm workers of the exercises it answers, imports the
+    grader, collects the suites and reads the datasets; it starts grading when its turn comes.
+    A standby process grades exactly one submission, like the plain command. At most
+    ``ahead`` wait at a time, each for a submission no process has taken yet.
 
     ``popen(command)`` starts one (stdin a pipe, stdout discarded, its own session) and
     registers it with the batch so that a stop kills it; ``forget(proc)`` unregisters it.
     """
 
-    def __init__(self, popen, forget) -> None:
-        self._popen, self._forget = popen, forget
-        self._idle: list[tuple[tuple[str, ...], object]] = []
+    def __init__(self, popen, forget, ahead: int = 1) -> None:
+        self._popen, self._forget, self.ahead = popen, forget, max(1, ahead)
+        self._idle: dict[str, tuple[tuple[str, ...], object]] = {}   # id -> its standby
+        self._queue: list[tuple[str, str | None]] = []   # (id, local path) not yet taken
         self._lock = threading.Lock()
-        self.unstarted = 0
 
-    def expect(self, count: int) -> None:
-        """``count`` submissions are about to be graded (start standbys for them ahead)."""
+    def expect(self, queue: list[tuple[str, str | None]]) -> None:
+        """The submissions about to be graded, in order: (id, path, or None when the path
+        is known only at its turn, e.g. a git clone)."""
         with self._lock:
-            self.unstarted = count
+            self._queue = list(queue)
 
     @staticmethod
     def command(cmd: list[str], target: str, folder: str) -> tuple[str, ...]:
@@ -406,57 +429,73 @@ class StandbyGraders:
         del rest[at:at + 2]
         return (*rest, "--standby")
 
-    def take(self, command: tuple[str, ...]):
-        """A standby process for ``command`` (warm if one was ready), and the next one
-        started ahead when more submissions are waiting."""
-        found, stale = None, []
-        with self._lock:
-            self.unstarted = max(0, self.unstarted - 1)
-            for entry in list(self._idle):
-                if entry[0] == command and entry[1].poll() is None and found is None:
-                    found = entry[1]
-                    self._idle.remove(entry)
-                elif entry[1].poll() is not None:
-                    self._idle.remove(entry)
-                    stale.append(entry[1])
-            ahead = self.unstarted > len(self._idle)
-        for proc in stale:
-            self._forget(proc)
-        proc = found or self._popen(list(command))
-        if ahead:
-            nxt = self._popen(list(command))
-            with self._lock:
-                self._idle.append((command, nxt))
-        return proc
-
     @staticmethod
-    def hand_over(proc, submission: str, out: str, log: str) -> None:
+    def _send(proc, **message) -> bool:
         import json
 
-        line = json.dumps({"submission": submission, "out": out, "log": log}) + "\n"
         try:
-            proc.stdin.write(line.encode())
+            proc.stdin.write((json.dumps(message) + "\n").encode())
+            proc.stdin.flush()
+            return True
+        except (BrokenPipeError, OSError, ValueError):
+            return False     # it died while waiting: its exit status says so
+
+    def take(self, command: tuple[str, ...], key: str, target: str):
+        """The standby for submission ``key`` (warm when one was prepared for it), told to
+        grade ``target``; and the next ones started ahead for submissions still waiting."""
+        stale = []
+        with self._lock:
+            self._queue = [entry for entry in self._queue if entry[0] != key]
+            found = self._idle.pop(key, None)
+            if found is not None and found[1] is None:    # still being started by another
+                found = None
+            if found is not None and (found[0] != command or found[1].poll() is not None):
+                stale.append(found[1])
+                found = None
+            wanted = [entry for entry in self._queue if entry[0] not in self._idle]
+            room = max(0, self.ahead - len(self._idle))
+            ahead = [entry for entry in wanted if entry[1] is not None][:room]
+            for entry in ahead:
+                self._idle[entry[0]] = (command, None)    # claimed: started below
+        for proc in stale:
+            self._kill(proc)
+        if found is None:
+            proc = self._popen(list(command))
+            self._send(proc, submission=target)
+        else:
+            proc = found[1]
+        for sub_id, path in ahead:
+            nxt = self._popen(list(command))
+            self._send(nxt, submission=path)
+            with self._lock:
+                self._idle[sub_id] = (command, nxt)
+        return proc
+
+    def go(self, proc, out: str, log: str) -> None:
+        self._send(proc, out=out, log=log)
+        with contextlib.suppress(OSError):
             proc.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass   # it died while waiting: its exit status says so
+
+    def _kill(self, proc) -> None:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        try:
+            proc.wait(5)
+        except Exception:  # noqa: BLE001 - killed below
+            pass
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, 9)
+            proc.wait()
+        self._forget(proc)
 
     def close(self) -> None:
         """End the standbys never used (end of input: they exit without grading)."""
         with self._lock:
-            idle, self._idle = self._idle, []
+            idle, self._idle = list(self._idle.values()), {}
         for _, proc in idle:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-        for _, proc in idle:
-            try:
-                proc.wait(10)
-            except Exception:  # noqa: BLE001 - killed below
-                pass
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, 9)
-                proc.wait()
-            self._forget(proc)
+            if proc is not None:
+                self._kill(proc)
 
 
 # ---- memory planning (--jobs auto) ----------------------------------------------------------------

@@ -265,3 +265,41 @@ def test_a_cache_folder_others_can_read_is_not_used(fresh_cache):
     assert datasets._cache_dir() is None
     fresh_cache.chmod(0o700)
     assert datasets._cache_dir() == fresh_cache
+
+
+def test_standbys_are_prepared_ahead_for_the_next_local_submissions_only(tmp_path):
+    """Each standby is told its submission ahead (a git clone's path is only known at its
+    turn), at most ``ahead`` wait at once, and those never used end with the batch."""
+    started: list[tuple[Path, subprocess.Popen]] = []
+
+    def popen(cmd):
+        record = tmp_path / f"stdin-{len(started)}"
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; open(sys.argv[1], 'wb')"
+                                 ".write(sys.stdin.buffer.read())", str(record)],
+                                stdin=subprocess.PIPE, start_new_session=True)
+        started.append((record, proc))
+        return proc
+
+    forgotten = []
+    graders = pool.StandbyGraders(popen, forgotten.append, ahead=1)
+    graders.expect([("a", "/c/a"), ("b", None), ("c", "/c/c"), ("d", "/c/d")])
+    cmd = ("grader", "grade", "-", "--standby")
+    first = graders.take(cmd, "a", "/c/a")       # cold: a, and c started ahead (b is git)
+    assert len(started) == 2
+    graders.go(first, "/o/a", "/o/a/log")
+    second = graders.take(cmd, "b", "/tmp/clone/b")   # nothing ready for a git clone
+    graders.go(second, "/o/b", "/o/b/log")
+    assert len(started) == 3                     # c already waits: the cap is one
+    third = graders.take(cmd, "c", "/c/c")       # c's own, prepared; d started ahead
+    assert third is started[1][1] and len(started) == 4
+    graders.go(third, "/o/c", "/o/c/log")
+    graders.close()                              # d never taken: ended
+    for _, proc in started:
+        assert proc.wait(10) == 0
+    told = [[json.loads(line) for line in record.read_text().splitlines()]
+            for record, _ in started]
+    assert told[0] == [{"submission": "/c/a"}, {"out": "/o/a", "log": "/o/a/log"}]
+    assert told[1] == [{"submission": "/c/c"}, {"out": "/o/c", "log": "/o/c/log"}]
+    assert told[2] == [{"submission": "/tmp/clone/b"}, {"out": "/o/b", "log": "/o/b/log"}]
+    assert told[3] == [{"submission": "/c/d"}]   # told its submission, never to go
+    assert started[3][1] in forgotten
