@@ -308,11 +308,13 @@ def findings(tmp_path_factory) -> list[Finding]:
     return scan(root, solution_regions())
 
 
+@pytest.mark.slow
 def test_no_solution_line_ships(findings):
     found = [f for f in findings if "solution line" in f.what]
     assert not found, "solution lines in the template:\n" + grouped(found)
 
 
+@pytest.mark.slow
 def test_no_near_copy_of_a_solution_ships(findings):
     found = [f for f in findings if "solution line" not in f.what]
     assert not found, "near-copies of solution code in the template:\n" + grouped(found)
