@@ -450,20 +450,64 @@ def test_a_forged_execution_record_earns_nothing_and_renders_safely(tmp_path):
     assert "FORGED" not in "".join(results[False][1].values())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open: when the worker's record has other cells than the submitted notebook, "
-    "grader/report_notebook.py trusted_notebook takes the cell sources from the record "
-    "(\"the record is all there is\"), so the page shows code the student never submitted; "
-    "fix there: sources always from the submitted file, the record's cells matched to them "
-    "or dropped"))
 def test_the_executed_page_shows_only_submitted_sources(tmp_path):
+    """The forged record has more cells than the submitted notebook, all with its own sources:
+    the page keeps the submitted sources, shows none of the record's, and says no output was
+    recorded where the record matched no submitted cell."""
     folder = tmp_path / "forged"
     folder.mkdir()
-    (folder / "neuron.ipynb").write_text(json.dumps(forged_notebook(True)))
+    nb = forged_notebook(True)
+    for cell in nb["cells"]:   # the record's marker is built at run time, never submitted
+        cell["source"] = "".join(cell["source"]).replace('"FORGED-SOURCE ', '"FORGED-" "SOURCE ')
+    assert "FORGED-SOURCE" not in json.dumps(nb)
+    (folder / "neuron.ipynb").write_text(json.dumps(nb))
+    (folder / "hostile_params.json").write_text("{}")   # the forging cell reads it
     code, log = grade_notebook_cli(folder, tmp_path / "out")
     assert code == 0, log[-2000:]
     pages = "\n".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("*.html"))
+    assert "FileNotFoundError" not in pages          # the forging cell ran: the record is forged
     assert "FORGED-SOURCE" not in pages
+    assert "FORGED-" in pages                       # the submitted forging cell is shown
+    assert "sigmoid" in pages                       # and the other submitted sources
+    assert "no output recorded" in pages
+    data = json.loads((tmp_path / "out" / "result.json").read_text(encoding="utf-8"))
+    info = data["exercises"][0]["notebook"]
+    assert "were dropped" in info["record_note"], info
+    kept = json.loads((tmp_path / "out" / "notebooks" / "neuron.ipynb").read_text())
+    assert [c["cell_type"] for c in kept["cells"]] == [c["cell_type"] for c in nb["cells"]]
+
+
+def test_record_entries_count_only_at_the_index_of_the_submitted_cell_they_repeat():
+    from grader import report_notebook as rn
+
+    def code(source, text, cid=None):
+        cell = {"cell_type": "code", "source": source, "metadata": {}, "execution_count": 1,
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": text}]}
+        if cid:
+            cell["id"] = cid
+        return cell
+
+    submitted = {"nbformat": 4, "nbformat_minor": 5, "cells": [
+        {"cell_type": "markdown", "source": "# title", "metadata": {}, "id": "m"},
+        code("a = 1", "", "c1"), code("print(a)", "", "c2"), code("b = 2", "", "c3")]}
+    honest = {"cells": [dict(submitted["cells"][0]), code("a = 1", "one", "c1"),
+                        code("print(a)", "1\n", "c2"), code("b = 2", "", "c3")]}
+    nb = rn.trusted_notebook(honest, submitted)
+    assert [c["outputs"][0]["text"] for c in nb["cells"][1:]] == ["one", "1\n", ""]
+    assert "grader" not in nb["metadata"]
+    # shifted by one inserted cell, an edited source, a foreign id, extra entries at the end
+    forged = {"cells": [code("x", "X"), dict(submitted["cells"][0]),
+                        code("print(a) # edited", "E", "c2"), code("b = 2", "F", "zz"),
+                        code("a = 1", "late", "c1"), "not a cell"]}
+    nb = rn.trusted_notebook(forged, submitted)
+    assert [c["source"] for c in nb["cells"]] == ["# title", "a = 1", "print(a)", "b = 2"]
+    assert all(c["outputs"][0]["text"].startswith("[grader] no output recorded")
+               and c["execution_count"] is None for c in nb["cells"][1:])
+    record = nb["metadata"]["grader"]["record"]
+    assert record["dropped"] == 5 and record["unrecorded"] == 3, record
+    assert "X" not in json.dumps(nb["cells"]) and "late" not in json.dumps(nb["cells"])
+    # no submitted notebook: nothing of the record is shown
+    assert rn.trusted_notebook(honest, None)["cells"] == []
 
 
 # ------------------------------------------------------------------------------------------------
@@ -511,3 +555,40 @@ def test_memorised_public_labels_earn_no_accuracy(tmp_path):
     assert attack["test_held_out_accuracy"] <= control["test_held_out_accuracy"], \
         f"memorised labels earned {attack['test_held_out_accuracy']} accuracy points " \
         f"(the same network without the table: {control['test_held_out_accuracy']})"
+
+
+# ------------------------------------------------------------------------------------------------
+# reduced mode as root: the worker gets a uid of its own even under a closed folder
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.skipif(os.geteuid() != 0, reason="reduced mode drops privileges only as root")
+def test_reduced_worker_cannot_signal_the_grader_or_list_roots_home(vguard, suite_map):
+    mode = detect_mode("reduced")
+    if not mode.drops_privileges:
+        pytest.skip("no private mount namespace here: the worker keeps the grading user "
+                    "(its sandbox notes say so)")
+    graded = vguard.grade(vguard.variant("signal_probe"), "reduced")
+    line = next(l for l in graded.exercise.output.splitlines()
+                if l.startswith("hostile:signal_probe"))
+    assert "uid=0 " not in line, line
+    assert "signal-parent=Operation not permitted" in line, line
+    # root's home is covered: it cannot be listed (its entries stay reachable only on the way
+    # to the interpreter, when that lies inside it)
+    if not Path(os.path.expanduser("~root")).stat().st_mode & 0o005:   # closed on this host
+        assert "root-home=Permission denied" in line or "root-home=[]" in line, line
+    assert_contained(graded, vguard, suite_map, None, full=True)
+
+
+def test_reach_plan_opens_only_the_way_through_closed_folders(tmp_path):
+    from grader import sandbox
+
+    closed = tmp_path / "closed"
+    inner = closed / "inner" / "copy"
+    inner.mkdir(parents=True)
+    (closed / "secret.txt").write_text("not for the worker")
+    closed.chmod(0o700)
+    (closed / "inner").chmod(0o700)
+    plan = dict(sandbox._reach_plan((inner,)) or ())
+    assert plan[str(closed).encode()] == (b"inner",)
+    assert plan[str(closed / "inner").encode()] == (b"copy",)
+    order = [top for top, _ in sandbox._reach_plan((inner,))]
+    assert order.index(str(closed / "inner").encode()) < order.index(str(closed).encode())
