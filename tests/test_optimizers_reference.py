@@ -1,6 +1,7 @@
 """The optimizers exercise's references: Keras's trajectories, the reference solution, variants.
 
-- instant: the stored trajectories (grader/suites/optimizers/keras_trajectories.json) are
+- instant: the stored trajectories (grader/suites/optimizers/keras_trajectories.json, written
+  by bench/optimizers_keras_reference.py) are
   followed by the reference solution to round-off; the suite's numpy backpropagation equals
   TensorFlow's gradients stored beside them; importing the suite imports no TensorFlow;
 - a library contract (imports Keras): the trajectories regenerated with the installed Keras
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 
 from grader import assignment
-from grader.suites.optimizers import make_expected
+from grader.suites.optimizers import test_optimizers_grader_only as suite
 
 ROOT = assignment.PROJECT_ROOT
 VARIANTS_DIR = ROOT / "tests" / "submissions" / "variants"
@@ -39,7 +40,7 @@ def solution():
 
 @pytest.fixture(scope="module")
 def stored():
-    return make_expected.load()
+    return suite.load()
 
 
 def arrays(d):
@@ -51,8 +52,8 @@ def follow(step, hp, problem, data):
     params, state, out = arrays(data["start"]), None, []
     X, y = np.asarray(data.get("X", 0.0)), np.asarray(data.get("y", 0.0))
     for _ in data["paths"]["sgd"]:
-        grads = (make_expected.quadratic_grads(params, data) if problem == "quadratic"
-                 else make_expected.network_grads(params, X, y))
+        grads = (suite.quadratic_grads(params, data) if problem == "quadratic"
+                 else suite.network_grads(params, X, y))
         params, state = step(params, grads, state, **hp)
         out.append(params)
     return out
@@ -79,7 +80,7 @@ def test_suite_backprop_equals_tensorflow_gradients(stored):
     for name, grads_seq in data["tf_grads"].items():
         params_seq = [data["start"]] + data["paths"][name][:-1]
         for params, tf_grads in zip(params_seq, grads_seq):
-            mine = make_expected.network_grads(arrays(params), X, y)
+            mine = suite.network_grads(arrays(params), X, y)
             for key, value in arrays(tf_grads).items():
                 assert np.allclose(mine[key], value, rtol=1e-10, atol=1e-13), (name, key)
 
@@ -107,7 +108,7 @@ def test_trajectories_regenerated_with_installed_keras_match(tmp_path, stored):
     """Regenerates the JSON in a subprocess (floatx float64 is process-wide) and compares."""
     pytest.importorskip("keras")
     out = tmp_path / "fresh.json"
-    run = subprocess.run([sys.executable, "-m", "grader.suites.optimizers.make_expected",
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "optimizers_keras_reference.py"),
                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     fresh = json.loads(out.read_text(encoding="utf-8"))
@@ -121,7 +122,7 @@ def test_trajectories_regenerated_with_installed_keras_match(tmp_path, stored):
                         (f"Keras {fresh['keras_version']} ({stored['keras_version']} stored): "
                          f"{name} on the {problem} differs at step {step}, {key}; if Keras "
                          "changed its update rule, update solutions/optimizers.py's docstring "
-                         "and rerun make_expected")
+                         "and rerun bench/optimizers_keras_reference.py")
 
 
 @pytest.mark.slow

@@ -1,10 +1,12 @@
 """Hidden suite: optimizer steps and losses (numpy), against closed forms and Keras.
 
+The diagnoses' mistaken update rules and the trajectories' gradients are in
+test_optimizers_grader_only.py.
 The closed-form tests run the first steps of each optimizer from ``state=None`` against the
 reference solution; the ``*_matches_keras`` tests follow Keras's own optimizers (SGD,
 SGD with momentum, RMSprop, Adam) step by step on a quadratic and on a tiny network, from
-trajectories computed offline by ``make_expected.py`` (this process never imports
-TensorFlow). A trajectory test whose optimizer already lost points in its closed-form test
+trajectories computed offline by ``bench/optimizers_keras_reference.py`` into
+``keras_trajectories.json`` (this process never imports TensorFlow). A trajectory test whose optimizer already lost points in its closed-form test
 checks the form of the steps only (one mistake, one deduction).
 """
 from __future__ import annotations
@@ -27,7 +29,6 @@ from grader.checks import (
     scaled_by,
 )
 from grader.proxy import observe
-from grader.suites.optimizers.make_expected import load, network_grads, quadratic_grads
 
 STEP_FUNCTIONS = {"sgd": "sgd_step", "momentum": "momentum_step", "rmsprop": "rmsprop_step",
                   "adam": "adam_step"}
@@ -79,11 +80,6 @@ def expect_params(got, expected, call, *, mistakes=(), tol=None, hints=()):
             raise
 
 
-# The update rules of typical mistakes, written here for the diagnoses (not the reference).
-def _zeros(params):
-    return {k: np.zeros_like(np.asarray(v, dtype=float)) for k, v in params.items()}
-
-
 def run_rule(rule, params, grads_seq, **hp):
     """The params after each step of ``rule(p, g, state, **hp) -> (p, state)``, per array."""
     out, state = [], None
@@ -93,112 +89,19 @@ def run_rule(rule, params, grads_seq, **hp):
     return out
 
 
-def elementwise(update):
-    """A rule from update(p, g, s, **hp) -> (p, s) on one array; state a dict of arrays."""
-    def rule(params, grads, state, **hp):
-        state = state or {k: None for k in params}
-        new_p, new_s = {}, {}
-        for k in params:
-            new_p[k], new_s[k] = update(np.asarray(params[k], float), np.asarray(grads[k], float),
-                                        state[k], **hp)
-        return new_p, new_s
-    return rule
-
-
-@elementwise
-def sgd_plus(p, g, s, lr):
-    return p + lr * g, None
-
-
-@elementwise
-def sgd_no_lr(p, g, s, lr):
-    return p - g, None
-
-
-@elementwise
-def momentum_flipped(p, g, s, lr, momentum):
-    v = momentum * (0 if s is None else s) + lr * g
-    return p + v, v
-
-
-@elementwise
-def momentum_forgotten(p, g, s, lr, momentum):
-    return p - lr * g, None
-
-
-@elementwise
-def momentum_dampened(p, g, s, lr, momentum):
-    v = momentum * (0 if s is None else s) - (1 - momentum) * lr * g
-    return p + v, v
-
-
-@elementwise
-def rmsprop_no_sqrt(p, g, s, lr, rho, eps):
-    s = rho * (0 if s is None else s) + (1 - rho) * g ** 2
-    return p - lr * g / (s + eps), s
-
-
-@elementwise
-def rmsprop_eps_outside(p, g, s, lr, rho, eps):
-    s = rho * (0 if s is None else s) + (1 - rho) * g ** 2
-    return p - lr * g / (np.sqrt(s) + eps), s
-
-
-@elementwise
-def rmsprop_rho_swapped(p, g, s, lr, rho, eps):
-    s = (1 - rho) * (0 if s is None else s) + rho * g ** 2
-    return p - lr * g / np.sqrt(s + eps), s
-
-
-@elementwise
-def rmsprop_stateless(p, g, s, lr, rho, eps):
-    return p - lr * g / np.sqrt((1 - rho) * g ** 2 + eps), None
-
-
-def _adam(bias_correction="keras", sqrt=True, count=True):
-    @elementwise
-    def update(p, g, s, lr, beta1, beta2, eps):
-        t, m, v = s if s is not None else (0, 0.0, 0.0)
-        t = t + 1 if count else 1
-        m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g ** 2
-        root = np.sqrt if sqrt else (lambda x: x)
-        if bias_correction == "none":
-            step = lr * m / (root(v) + eps)
-        elif bias_correction == "paper":
-            step = lr * (m / (1 - beta1 ** t)) / (root(v / (1 - beta2 ** t)) + eps)
-        else:
-            step = lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t) * m / (root(v) + eps)
-        return p - step, (t, m, v)
-    return update
-
-
-ADAM_MISTAKES = [
-    (_adam(bias_correction="none"), "no bias correction? divide by (1 - beta1**t) and "
-                                    "multiply by sqrt(1 - beta2**t), t counting from 1"),
-    (_adam(sqrt=False), "forgot sqrt? divide by sqrt(v) + eps, not v + eps"),
-    (_adam(bias_correction="paper"), "eps added to sqrt(v_hat), as in the paper's Algorithm 1? "
-                                     "this exercise follows Keras: "
-                                     "p - alpha * m / (sqrt(v) + eps), eps added before the "
-                                     "correction alpha = lr * sqrt(1 - beta2**t) / (1 - beta1**t)"),
-    (_adam(count=False), "the step count t must grow by one each step (t = 1 on the first)"),
-]
-RMSPROP_MISTAKES = [
-    (rmsprop_no_sqrt, "forgot sqrt? divide by sqrt(s + eps)"),
-    (rmsprop_eps_outside, "eps outside the square root? this exercise follows Keras: "
-                          "sqrt(s + eps), not sqrt(s) + eps"),
-    (rmsprop_rho_swapped, "rho weights the OLD average: s = rho * s + (1 - rho) * g**2"),
-    (rmsprop_stateless, STATE_HINT),
-]
-MOMENTUM_MISTAKES = [
-    (momentum_flipped, "momentum sign? v = momentum * v - lr * g, then p = p + v"),
-    (momentum_forgotten, "the velocity is not used: " + STATE_HINT),
-    (momentum_dampened, "no (1 - momentum) factor on the gradient: v = momentum * v - lr * g"),
-]
-SGD_MISTAKES = [
-    (sgd_plus, "did you add the gradient? step against it: p - lr * g"),
-    (sgd_no_lr, "did you forget the learning rate lr?"),
-]
+try:  # grader-only (see test_optimizers_grader_only.py): the student edition has none of it
+    from grader.suites.optimizers.test_optimizers_grader_only import (
+        ADAM_MISTAKES,
+        MOMENTUM_MISTAKES,
+        RMSPROP_MISTAKES,
+        SGD_MISTAKES,
+        TRAJECTORIES_FILE,
+        load,
+        network_grads,
+        quadratic_grads,
+    )
+except ImportError:
+    ADAM_MISTAKES = MOMENTUM_MISTAKES = RMSPROP_MISTAKES = SGD_MISTAKES = []
 
 
 def problem_params(seed=0):
@@ -284,7 +187,7 @@ def test_steps_do_not_modify_inputs(student):
 
 
 # ---- Keras's trajectories ----------------------------------------------------------------------
-DATA = load()
+DATA = load() if TRAJECTORIES_FILE.is_file() else None  # bench/ writes it on a first run
 
 
 def follow_keras(student, name, problem, prerequisites, test):

@@ -1,10 +1,10 @@
 """Compute the Keras reference trajectories of the optimizers suite, OFFLINE.
 
-    .venv/bin/python -m grader.suites.optimizers.make_expected        # rewrites the JSON
+    .venv/bin/python bench/optimizers_keras_reference.py     # rewrites the suite's JSON
 
 The grader process never imports TensorFlow (docs/SUITES.md), so the trajectories Keras's
-own optimizers take are computed here once and stored in ``keras_trajectories.json`` next
-to this file; ``test_optimizers.py`` reads only the JSON. ``tests/test_optimizers_reference.py``
+own optimizers take are computed here once and stored in
+``grader/suites/optimizers/keras_trajectories.json``; the suite reads only the JSON. ``tests/test_optimizers_reference.py``
 regenerates them with the installed Keras and fails when they no longer match (a library
 contract: a Keras release that changes an update rule shows up there, not in grading).
 
@@ -16,8 +16,7 @@ Two problems, each run step by step in float64 with every optimizer:
   error on 8 fixed samples; gradients by TensorFlow's autodiff here, by the suite's own numpy
   backpropagation in grading (checked equal at every stored step by the reference test).
 
-Nothing here is imported by the grader; this module is not a test file, so the suite's
-pytest run does not collect it.
+It lives outside the grader package: the student edition ships nothing of it.
 """
 from __future__ import annotations
 
@@ -27,8 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-TRAJECTORIES_FILE = HERE / "keras_trajectories.json"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from grader.suites.optimizers.test_optimizers_grader_only import (  # noqa: E402
+    TRAJECTORIES_FILE,
+    quadratic_grads,
+)
 
 # Hyper-parameters: Keras's argument names -> the student's (the suite calls the student with
 # the right-hand names). Learning rates large enough that every step moves visibly. Keras
@@ -58,11 +61,6 @@ def quadratic_problem() -> dict:
     }
 
 
-def quadratic_grads(params: dict, problem: dict) -> dict:
-    return {k: np.asarray(problem["curvature"][k]) * (np.asarray(v) - np.asarray(
-        problem["centre"][k])) for k, v in params.items()}
-
-
 def network_problem() -> dict:
     rng = np.random.default_rng(17)
     X = rng.normal(size=(8, 2))
@@ -71,15 +69,6 @@ def network_problem() -> dict:
              "W2": rng.normal(scale=0.8, size=(4, 1)), "b2": np.zeros(1)}
     return {"X": X.tolist(), "y": y.tolist(),
             "start": {k: v.tolist() for k, v in start.items()}}
-
-
-def network_grads(params: dict, X: np.ndarray, y: np.ndarray) -> dict:
-    """Backpropagation of mean((tanh(X W1 + b1) W2 + b2 - y)**2), in numpy (the suite's copy)."""
-    H = np.tanh(X @ params["W1"] + params["b1"])
-    out = H @ params["W2"] + params["b2"]
-    d_out = 2.0 * (out - y) / out.size
-    dH = d_out @ np.asarray(params["W2"]).T * (1.0 - H ** 2)
-    return {"W1": X.T @ dH, "b1": dH.sum(axis=0), "W2": H.T @ d_out, "b2": d_out.sum(axis=0)}
 
 
 def _keras():
@@ -153,10 +142,6 @@ def compute() -> dict:
         data["network"]["paths"][name] = path
         data["network"]["tf_grads"][name] = grads
     return data
-
-
-def load(path: Path = TRAJECTORIES_FILE) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:
