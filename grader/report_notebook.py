@@ -5,8 +5,12 @@ Two steps, both in the grader:
 1. :func:`save_executed_notebook` keeps ``notebooks/<exercise>.ipynb``: the cells' sources as
    the submitted file has them (read here, by the grader), the outputs and the grader's cell
    metadata from the worker's execution record -- never outputs saved in the submitted file,
-   never the student's other metadata (``jupyter.source_hidden``, tags, attachments). All text
-   goes through :func:`grader.safe_text.clean_tree`.
+   never the student's other metadata (``jupyter.source_hidden``, tags, attachments). The
+   record is written where student code runs, so it decides no cell and no source: each of
+   its entries is taken only for the submitted code cell at the same index (the grader's
+   identity for a cell) whose source and id it repeats; any other entry is dropped and
+   counted, and a cell without one shows "no output recorded". All text goes through
+   :func:`grader.safe_text.clean_tree`.
 2. :func:`render_html` shows that notebook through an allow-list: text (streams, errors,
    ``text/plain``, Markdown and LaTeX *as text*), PNG and JPEG images whose base64 decodes to
    such an image (shown clamped in size, their metadata ignored), SVG rebuilt from an allow-list
@@ -124,42 +128,63 @@ def _record_output(out: Any) -> dict | None:
 
 
 _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+NO_RECORD = ("[grader] no output recorded for this cell: the worker's execution record has no "
+             "entry that matches it in the submitted notebook\n")
+
+
+def _record_matches(entry: Any, cell: dict) -> bool:
+    """Whether the worker's record entry at a submitted code cell's index is about that cell:
+    a code cell with the same source and id as the file the grader read has there. The index
+    is the grader's identity for the cell; the source and id only confirm it."""
+    return (isinstance(entry, dict) and entry.get("cell_type") == "code"
+            and _source(entry) == _source(cell) and entry.get("id") == cell.get("id"))
 
 
 def trusted_notebook(executed: Any, submitted: dict | None) -> dict:
-    """The notebook the grader keeps: sources from the submitted file (when it has the same
-    cells as the worker's record), outputs and run metadata from the worker's record."""
-    cells = executed.get("cells") if isinstance(executed, dict) else None
-    cells = [c for c in cells if isinstance(c, dict)] if isinstance(cells, list) else []
+    """The notebook the grader keeps. Cells and sources come only from ``submitted`` (the
+    file the grader read); the worker's record supplies outputs and run metadata, and only for
+    the code cell at the same index in the submitted file whose source and id it repeats.
+    Record entries that match no submitted code cell are dropped and counted in the
+    notebook's ``metadata.grader.record``; a code cell with no matching entry shows "no
+    output recorded". With no submitted notebook there is nothing to show: no cells."""
+    record = executed.get("cells") if isinstance(executed, dict) else None
+    record = record if isinstance(record, list) else []
     theirs = submitted.get("cells") if isinstance(submitted, dict) else None
-    theirs = [c for c in theirs if isinstance(c, dict)] if isinstance(theirs, list) else None
-    if theirs is None or [c.get("cell_type") for c in theirs] != \
-            [c.get("cell_type") for c in cells]:
-        theirs = cells  # the record is all there is
+    theirs = theirs if isinstance(theirs, list) else []
     # the nbformat 4 minor version the notebook came in (cell ids exist from 4.5 on)
-    origin = submitted if isinstance(submitted, dict) else (
-        executed if isinstance(executed, dict) else {})
-    minor = origin.get("nbformat_minor", 5)
+    minor = submitted.get("nbformat_minor", 5) if isinstance(submitted, dict) else 5
     minor = minor if isinstance(minor, int) and 0 <= minor <= 5 else 5
+    used, unrecorded = set(), []
     out_cells, ids = [], set()
-    for index, (cell, submitted_cell) in enumerate(zip(cells, theirs), start=1):
-        kind = cell.get("cell_type")
+    for index, submitted_cell in enumerate(theirs):
+        if not isinstance(submitted_cell, dict):
+            continue
+        kind = submitted_cell.get("cell_type")
         kind = kind if kind in ("code", "markdown", "raw") else "raw"
         cid = submitted_cell.get("id")
         cid = cid if isinstance(cid, str) and _CELL_ID.match(cid) and cid not in ids \
-            else f"cell-{index}"
+            else f"cell-{index + 1}"
         ids.add(cid)
         new = {"cell_type": kind, "id": cid, "source": clean_text(_source(submitted_cell)),
                "metadata": {}}
         if minor < 5:
             del new["id"]
-        meta = _grader_meta(cell)
-        if meta:
-            new["metadata"]["grader"] = meta
         if kind == "code":
-            count = cell.get("execution_count")
+            entry = record[index] if index < len(record) else None
+            if not _record_matches(entry, submitted_cell):
+                new["execution_count"] = None
+                new["outputs"] = [{"output_type": "stream", "name": "stderr",
+                                   "text": NO_RECORD}]
+                unrecorded.append(index)
+                out_cells.append(new)
+                continue
+            used.add(index)
+            meta = _grader_meta(entry)
+            if meta:
+                new["metadata"]["grader"] = meta
+            count = entry.get("execution_count")
             new["execution_count"] = count if isinstance(count, int) and count >= 0 else None
-            outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
+            outputs = entry.get("outputs") if isinstance(entry.get("outputs"), list) else []
             new["outputs"] = [o for o in map(_record_output, outputs) if o is not None]
             raised = [o for o in new["outputs"] if o["output_type"] == "error"]
             if raised and not (meta.get("error") or meta.get("timeout")):
@@ -167,10 +192,27 @@ def trusted_notebook(executed: Any, submitted: dict | None) -> dict:
                 meta["error"] = raised[-1]["ename"] or "an exception with no name"
                 new["metadata"]["grader"] = meta
         out_cells.append(new)
-    return {"nbformat": 4, "nbformat_minor": minor, "cells": out_cells,
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                        "language": "python"},
-                         "language_info": {"name": "python"}}}
+    # entries the record holds for no submitted code cell: a code entry at an index where the
+    # file has no code cell (or another one), or anything past the file's last cell
+    dropped = sum(1 for i, entry in enumerate(record) if i not in used and (
+        i >= len(theirs) or (isinstance(entry, dict) and entry.get("cell_type") == "code")))
+    nb_meta: dict = {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"},
+                     "language_info": {"name": "python"}}
+    if dropped or unrecorded:
+        nb_meta["grader"] = {"record": {
+            "dropped": dropped, "unrecorded": len(unrecorded),
+            "note": f"the worker's execution record had {len(record)} cells for "
+                    f"{len(theirs)} submitted; {dropped} record entries matched no submitted "
+                    f"code cell and were dropped; {len(unrecorded)} code cells show no output"}}
+        if dropped:
+            for cell in out_cells:
+                if cell["cell_type"] == "code" and cell.get("outputs") and \
+                        cell["outputs"][0].get("text") == NO_RECORD:
+                    cell["outputs"][0]["text"] = NO_RECORD.rstrip("\n") + (
+                        f" ({dropped} entries of the record matched no submitted cell and "
+                        f"were dropped)\n")
+    return {"nbformat": 4, "nbformat_minor": minor, "cells": out_cells, "metadata": nb_meta}
 
 
 def _read_json(path: Path | None) -> dict | None:
@@ -190,9 +232,13 @@ def save_executed_notebook(text: str, out_dir: Path, exercise: str,
     worker's execution record, JSON). Returns what result.json records about it."""
     import nbformat
 
+    source = _read_json(submitted)
+    if source is None:  # the sources shown come only from the submitted file
+        return {"render_error": "the submitted notebook could not be read again, so no "
+                                "executed notebook was kept"}
     try:
         executed = json.loads(text)
-        nb = nbformat.from_dict(trusted_notebook(executed, _read_json(submitted)))
+        nb = nbformat.from_dict(trusted_notebook(executed, source))
         nbformat.validate(nb)
     except Exception as exc:  # noqa: BLE001 - untrusted JSON from the worker
         return {"render_error": f"the executed notebook is not valid nbformat "
@@ -204,7 +250,11 @@ def save_executed_notebook(text: str, out_dir: Path, exercise: str,
     except (OSError, ValueError) as exc:  # the other exercises and result.json still count
         return {"render_error": f"the executed notebook could not be saved "
                                 f"({type(exc).__name__})", **summarize(nb)}
-    return {"executed": f"notebooks/{exercise}.ipynb", **summarize(nb)}
+    info = {"executed": f"notebooks/{exercise}.ipynb", **summarize(nb)}
+    record = nb.metadata.get("grader", {}).get("record")
+    if isinstance(record, dict) and record.get("note"):
+        info["record_note"] = record["note"]
+    return info
 
 
 # ---- 2. the page: an allow-list of what is shown ------------------------------------------
