@@ -76,12 +76,24 @@ def extract_zip(archive: Path, dest: Path) -> None:
                                   f"{MAX_MEMBERS} a submission may hold; zip only the "
                                   f"submission folder, without virtual environments or data")
         total = 0
+        files: dict[tuple[str, ...], zipfile.ZipInfo] = {}
         for info in members:
             name = info.filename
             pure = PurePosixPath(name.replace("\\", "/"))
             if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
                 raise SubmissionError(f"{archive}: entry {name!r} points outside the archive "
                                       f"(path traversal); re-create the zip from the folder")
+            if info.flag_bits & 0x1:
+                raise SubmissionError(f"{archive}: entry {name!r} is password-protected; zip "
+                                      f"the folder again without a password")
+            if not info.is_dir():
+                # two entries for one file ("neuron.py" twice, or "./neuron.py"): which one a
+                # reader of the zip sees would not be the one graded
+                first = files.setdefault(pure.parts, info)
+                if first is not info:
+                    raise SubmissionError(f"{archive}: entries {first.filename!r} and {name!r} "
+                                          f"are the same file twice; re-create the zip from "
+                                          f"the folder")
             kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no type recorded (plain file)
             if kind == stat.S_IFLNK:
                 raise SubmissionError(f"{archive}: entry {name!r} is a symbolic link; zip real "
@@ -96,9 +108,11 @@ def extract_zip(archive: Path, dest: Path) -> None:
                                       f"(zip bomb?); keep it under {MAX_UNPACKED_BYTES >> 20} MB")
         try:
             _extract_members(zf, members, archive, dest)
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
-            raise SubmissionError(f"{archive}: damaged archive ({type(exc).__name__}: {exc}); "
-                                  f"re-create the zip from the folder") from None
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError,
+                RuntimeError) as exc:   # RuntimeError: zipfile's "password required"
+            raise SubmissionError(f"{archive}: damaged archive ({type(exc).__name__}: "
+                                  f"{one_line(exc)[:200]}); re-create the zip from the "
+                                  f"folder") from None
 
 
 def _extract_members(zf: zipfile.ZipFile, members: list, archive: Path, dest: Path) -> None:
