@@ -592,3 +592,57 @@ def test_reach_plan_opens_only_the_way_through_closed_folders(tmp_path):
     assert plan[str(closed / "inner").encode()] == (b"copy",)
     order = [top for top, _ in sandbox._reach_plan((inner,))]
     assert order.index(str(closed / "inner").encode()) < order.index(str(closed).encode())
+
+
+# ------------------------------------------------------------------------------------------------
+# archives: names and flags a grader's unzip must not trip on
+# ------------------------------------------------------------------------------------------------
+def _zip(path: Path, members, patch=None) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members:
+            zf.writestr(name, data)
+    if patch:
+        raw = bytearray(path.read_bytes())
+        patch(raw)
+        path.write_bytes(bytes(raw))
+    return path
+
+
+def _encrypted_flag(raw: bytearray) -> None:
+    """Set the "encrypted" bit of the first entry (local and central headers)."""
+    raw[raw.find(b"PK\x03\x04") + 6] |= 1
+    raw[raw.find(b"PK\x01\x02") + 8] |= 1
+
+
+ZIP_CASES = {
+    # name: (members, patch, what the refusal must say)
+    "encrypted": ([("neuron.py", "SOURCE")], _encrypted_flag, "password-protected"),
+    "duplicate": ([("neuron.py", "raise SystemExit('first copy')"), ("neuron.py", "SOURCE")],
+                  None, "same file twice"),
+    "dot_alias": ([("neuron.py", "SOURCE"), ("./././neuron.py", "def relu(z):\n    return 1\n")],
+                  None, "same file twice"),
+    "long_name": ([("neuron.py", "SOURCE"), ("a" * 300 + ".txt", "x")], None, "damaged"),
+    "file_then_folder": ([("neuron.py", "SOURCE"), ("notes", "x"), ("notes/in.txt", "y")],
+                         None, "damaged"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ZIP_CASES))
+def test_odd_archives_are_refused_with_exit_2_never_a_grader_fault(tmp_path, case, capfd):
+    import warnings
+
+    members, patch, said = ZIP_CASES[case]
+    members = [(n, reference_source() if d == "SOURCE" else d) for n, d in members]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # zipfile warns about the duplicate it writes
+        archive = _zip(tmp_path / f"{case}.zip", members, patch)
+    t0 = time.perf_counter()
+    code = cli.main(["grade", str(archive), "--exercise", "neuron", "--out",
+                     str(tmp_path / "out"), "--sandbox", DEFAULT_MODE])
+    err = capfd.readouterr().err
+    assert time.perf_counter() - t0 < 30
+    assert code == 2, f"exit {code}: {err[-500:]}"
+    assert said in err and "internal error" not in err, err[-500:]
+    assert len(err) < 2000
