@@ -998,7 +998,8 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None,
                           and os.environ.get("TERM") != "dumb") else None
     elif live is True:
         live = stderr
-    live = _own_descriptor(live) if live else None
+    given = live or None
+    live = _own_descriptor(given) if given else None
     progress = Progress(printer, live, str(Path(path).resolve()) + os.sep
                         if Path(path).is_dir() else "")
 
@@ -1018,7 +1019,7 @@ def run(args: argparse.Namespace, stdout: TextIO | None = None,
         return EXIT_FAULT
     finally:
         progress._stop_ticker()
-        if live is not None and live is not stderr:
+        if live is not given:             # the descriptor of our own, not the caller's stream
             with contextlib.suppress(OSError, ValueError):
                 live.close()
         if args.verbose and diagnostics.getvalue():
