@@ -316,3 +316,27 @@ def test_edition_gives_the_full_graders_verdicts_on_every_single_bug(edition, tm
         if full != edition_said:
             mismatches.append((Path(submission).name, exercise, full, edition_said))
     assert not mismatches, "\n".join(map(repr, mismatches))
+
+
+@pytest.mark.parametrize("platform", [
+    {"sys_platform": "linux", "platform_machine": "x86_64", "platform_system": "Linux"},
+    {"sys_platform": "darwin", "platform_machine": "arm64", "platform_system": "Darwin"},
+    {"sys_platform": "darwin", "platform_machine": "x86_64", "platform_system": "Darwin"},
+    {"sys_platform": "win32", "platform_machine": "AMD64", "platform_system": "Windows"},
+], ids=lambda p: f"{p['sys_platform']}-{p['platform_machine']}")
+def test_edition_dependencies_install_on_every_os(platform):
+    """The edition's pyproject asks each OS students use for exactly one TensorFlow and for
+    nothing that exists on Linux only (the system-call filter's libseccomp binding)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads(student_edition._pyproject(PROJECT_ROOT / "pyproject.toml"))
+    env = {"python_version": "3.11", "python_full_version": "3.11.7", "os_name":
+           "nt" if platform["sys_platform"] == "win32" else "posix",
+           "implementation_name": "cpython", **platform}
+    wanted = [Requirement(d) for d in project["project"]["dependencies"]]
+    chosen = {r.name for r in wanted if r.marker is None or r.marker.evaluate(env)}
+    assert len(chosen & {"tensorflow", "tensorflow-cpu"}) == 1, chosen
+    assert {"numpy", "keras", "pytest", "tqdm", "scikit-learn"} <= chosen
+    assert ("pyseccomp" in chosen) == (platform["sys_platform"] == "linux")
