@@ -252,8 +252,9 @@ def _cache_dir() -> Path | None:
         st = base.lstat()
     except OSError:
         return None
-    if not base.is_dir() or base.is_symlink() or st.st_uid != os.geteuid() \
-            or st.st_mode & 0o077:
+    # Windows has no geteuid and no private modes: there st_mode fails the test, so no cache
+    owner = os.geteuid() if hasattr(os, "geteuid") else st.st_uid
+    if not base.is_dir() or base.is_symlink() or st.st_uid != owner or st.st_mode & 0o077:
         return None
     return base
 
