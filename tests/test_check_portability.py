@@ -2,7 +2,8 @@
 
 Windows has no ``resource`` (rlimits) and no ``fcntl``; the sandbox must fall back to the limits
 the system offers (the time limits per call and per exercise) and say so. The check runs in a
-subprocess whose import system refuses both modules, in the reduced sandbox (no bubblewrap, as
+subprocess whose import system refuses both modules and whose os module has no geteuid and
+no killpg, in the reduced sandbox (no bubblewrap, as
 on macOS and Windows). The OS matrix in .github/workflows/student-os-matrix.yml runs the real
 thing on windows-latest and macos-latest.
 """
@@ -36,11 +37,22 @@ BLOCKER = textwrap.dedent('''\
         sys.modules.pop(name, None)
     ''')
 
+# Windows' os module has no effective uid and no process groups either (only the grader's
+# process is changed: the worker starts without this file). getuid stays: Linux's libraries
+# (platformdirs) import it where their Windows versions would not.
+NO_UIDS = textwrap.dedent('''\
+    import os
+
+    for name in ("geteuid", "killpg"):
+        if hasattr(os, name):
+            delattr(os, name)
+    ''')
+
 
 def run_without_posix_modules(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
     site = tmp_path / "site"
     site.mkdir()
-    (site / "sitecustomize.py").write_text(BLOCKER)
+    (site / "sitecustomize.py").write_text(BLOCKER + NO_UIDS)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(site), str(assignment.PROJECT_ROOT)]), "NO_COLOR": "1"}
     env.pop("GITHUB_ACTIONS", None)
@@ -48,6 +60,7 @@ def run_without_posix_modules(tmp_path: Path, *argv: str) -> subprocess.Complete
         "import sys\n"
         "try:\n    import resource\nexcept ImportError:\n    pass\nelse:\n"
         "    sys.exit('the blocker did not block resource')\n"
+        "import os\nassert not hasattr(os, 'geteuid') and not hasattr(os, 'killpg')\n"
         "from grader.cli import main\nsys.exit(main(sys.argv[1:]))\n")
     return subprocess.run([sys.executable, "-c", code, *argv], env=env, capture_output=True,
                           text=True, timeout=240, cwd=tmp_path)
