@@ -1,7 +1,6 @@
 """Hidden suite: optimizer steps and losses (numpy), against closed forms and Keras.
 
-The diagnoses' mistaken update rules and the trajectories' gradients are in
-test_optimizers_grader_only.py.
+The trajectories' gradients are in test_optimizers_grader_only.py (grader-only).
 The closed-form tests run the first steps of each optimizer from ``state=None`` against the
 reference solution; the ``*_matches_keras`` tests follow Keras's own optimizers (SGD,
 SGD with momentum, RMSprop, Adam) step by step on a quadratic and on a tiny network, from
@@ -80,28 +79,123 @@ def expect_params(got, expected, call, *, mistakes=(), tol=None, hints=()):
             raise
 
 
-def run_rule(rule, params, grads_seq, **hp):
-    """The params after each step of ``rule(p, g, state, **hp) -> (p, state)``, per array."""
-    out, state = [], None
-    for grads in grads_seq:
-        params, state = rule(params, grads, state, **hp)
-        out.append(params)
-    return out
-
-
 try:  # grader-only (see test_optimizers_grader_only.py): the student edition has none of it
     from grader.suites.optimizers.test_optimizers_grader_only import (
-        ADAM_MISTAKES,
-        MOMENTUM_MISTAKES,
-        RMSPROP_MISTAKES,
-        SGD_MISTAKES,
         TRAJECTORIES_FILE,
         load,
         network_grads,
         quadratic_grads,
     )
 except ImportError:
-    ADAM_MISTAKES = MOMENTUM_MISTAKES = RMSPROP_MISTAKES = SGD_MISTAKES = []
+    pass
+
+
+# ---- the diagnoses: typical mistakes, as the reference's own steps on changed inputs ----------
+# A public test keeps its helpers in the student edition, where `reference` answers from
+# values frozen against the solutions: so a mistaken rule is never re-implemented here (that
+# would ship the solution with one term changed). It is the reference's step with a changed
+# gradient, hyper-parameter or state, or follows from the reference's own steps by algebra.
+def reference_run(reference, fn, params, grads_seq, hp, *, grads_sign=1.0, hp_at=None,
+                  state_at=None):
+    """[(params, state) after each step] of the reference from state=None; ``hp_at(t, hp)``
+    and ``state_at(t, state)`` change the hyper-parameters and the state given at step t."""
+    out, p, state = [], params, None
+    for t, grads in enumerate(grads_seq, start=1):
+        given = state_at(t, state) if state_at and state is not None else state
+        p, state = getattr(reference, fn)(p, {k: grads_sign * v for k, v in grads.items()},
+                                          given, **(hp_at(t, hp) if hp_at else hp))
+        out.append((p, state))
+    return out
+
+
+def from_steps(params, run, delta):
+    """The parameters of a rule whose step t is ``delta(t, reference step, state)``."""
+    out, p, previous = [], params, params
+    for t, (ref_params, state) in enumerate(run, start=1):
+        step = {k: delta(t, k, np.asarray(ref_params[k]) - np.asarray(previous[k]), state)
+                for k in params}
+        p = {k: np.asarray(p[k]) + step[k] for k in params}
+        previous = ref_params
+        out.append(p)
+    return out
+
+
+def _params_of(run):
+    return [p for p, _ in run]
+
+
+def sgd_mistakes(reference, fn, params, grads_seq, hp, run):
+    return [
+        (_params_of(reference_run(reference, fn, params, grads_seq, hp, grads_sign=-1.0)),
+         "did you add the gradient? step against it: p - lr * g"),
+        (_params_of(reference_run(reference, fn, params, grads_seq, {**hp, "lr": 1.0})),
+         "did you forget the learning rate lr?"),
+    ]
+
+
+def momentum_mistakes(reference, fn, params, grads_seq, hp, run):
+    lr, mu = hp["lr"], hp["momentum"]
+    return [
+        (_params_of(reference_run(reference, fn, params, grads_seq, hp, grads_sign=-1.0)),
+         "momentum sign? v = momentum * v - lr * g, then p = p + v"),
+        (_params_of(reference_run(reference, fn, params, grads_seq, {**hp, "momentum": 0.0})),
+         "the velocity is not used: keep v in the state and add momentum * v every step"),
+        (_params_of(reference_run(reference, fn, params, grads_seq,
+                                  {**hp, "lr": lr * (1 - mu)})),
+         "no (1 - momentum) factor on the gradient: v = momentum * v - lr * g"),
+    ]
+
+
+def rmsprop_mistakes(reference, fn, params, grads_seq, hp, run):
+    lr, rho, eps = hp["lr"], hp["rho"], hp["eps"]
+    # The reference's step is -lr * g / sqrt(s + eps), so s + eps = (lr * g / step)**2.
+    def no_sqrt(t, k, step, state):
+        return step ** 2 / (lr * grads_seq[t - 1][k]) * -1.0
+
+    def eps_outside(t, k, step, state):
+        s = (lr * grads_seq[t - 1][k] / step) ** 2 - eps
+        return -lr * grads_seq[t - 1][k] / (np.sqrt(np.maximum(s, 0.0)) + eps)
+
+    return [
+        (from_steps(params, run, no_sqrt), "forgot sqrt? divide by sqrt(s + eps)"),
+        (from_steps(params, run, eps_outside), "eps outside the square root? this exercise "
+                                               "follows Keras: sqrt(s + eps), not sqrt(s) + eps"),
+        (_params_of(reference_run(reference, fn, params, grads_seq, {**hp, "rho": 1 - rho})),
+         "rho weights the OLD average: s = rho * s + (1 - rho) * g**2"),
+        (_params_of(reference_run(reference, fn, params, grads_seq, hp,
+                                  state_at=lambda t, state: None)), STATE_HINT),
+    ]
+
+
+def adam_mistakes(reference, fn, params, grads_seq, hp, run):
+    b1, b2, eps = hp["beta1"], hp["beta2"], hp["eps"]
+
+    def second_moment(state, k):  # the reference's state: {"t", "m", "v"}
+        return np.asarray(state["v"][k])
+
+    def no_sqrt(t, k, step, state):  # step * (sqrt(v) + eps) / (v + eps)
+        v = second_moment(state, k)
+        return step * (np.sqrt(v) + eps) / (v + eps)
+
+    return [
+        (_params_of(reference_run(reference, fn, params, grads_seq, hp, hp_at=lambda t, h: {
+            **h, "lr": h["lr"] * (1 - b1 ** t) / np.sqrt(1 - b2 ** t)})),
+         "no bias correction? divide by (1 - beta1**t) and multiply by sqrt(1 - beta2**t), "
+         "t counting from 1"),
+        (from_steps(params, run, no_sqrt), "forgot sqrt? divide by sqrt(v) + eps, not v + eps"),
+        (_params_of(reference_run(reference, fn, params, grads_seq, hp, hp_at=lambda t, h: {
+            **h, "eps": h["eps"] * np.sqrt(1 - b2 ** t)})),
+         "eps added to sqrt(v_hat), as in the paper's Algorithm 1? this exercise follows "
+         "Keras: p - alpha * m / (sqrt(v) + eps), eps added before the correction "
+         "alpha = lr * sqrt(1 - beta2**t) / (1 - beta1**t)"),
+        (_params_of(reference_run(reference, fn, params, grads_seq, hp,
+                                  state_at=lambda t, state: {**state, "t": 0})),
+         "the step count t must grow by one each step (t = 1 on the first)"),
+    ]
+
+
+SGD_MISTAKES, MOMENTUM_MISTAKES = sgd_mistakes, momentum_mistakes
+RMSPROP_MISTAKES, ADAM_MISTAKES = rmsprop_mistakes, adam_mistakes
 
 
 def problem_params(seed=0):
@@ -117,9 +211,9 @@ def check_first_steps(student, reference, name, hp, mistakes, seed):
     fn = STEP_FUNCTIONS[name]
     call = call_text(fn, hp)
     params, grads_seq = problem_params(seed)
-    expected = run_rule(lambda p, g, s, **h: getattr(reference, fn)(p, g, s, **h),
-                        params, grads_seq, **hp)
-    wrong = [(run_rule(rule, params, grads_seq, **hp), hint) for rule, hint in mistakes]
+    run = reference_run(reference, fn, params, grads_seq, hp)
+    expected = _params_of(run)
+    wrong = mistakes(reference, fn, params, grads_seq, hp, run)
     mine, state = _fresh(params), None
     for step, grads in enumerate(grads_seq):
         where = f"{call}, step {step + 1} of {len(grads_seq)}" + (
