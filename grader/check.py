@@ -45,8 +45,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from grader import assignment
-from grader.exports import MAX_ANNOTATIONS, NOT_IMPLEMENTED, PUBLIC_CHECKS, code_block, \
-    md_inline, workflow_command
+from grader.exports import (MAX_ANNOTATIONS, NOT_IMPLEMENTED, PUBLIC_CHECKS, code_block,
+                            in_github_actions, md_inline, neutralize_workflow_commands,
+                            workflow_command)
 from grader.safe_text import clean_text, short
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
@@ -716,20 +717,6 @@ def check(exercise: str, namespace: Mapping[str, Any] | types.ModuleType | None 
 # --------------------------------------------------------------------------------------------
 # the command line: grader check [EXERCISE] [PATH]
 # --------------------------------------------------------------------------------------------
-def in_github_actions() -> bool:
-    return os.environ.get("GITHUB_ACTIONS") == "true"
-
-
-_COMMAND_START = re.compile(r"^(\s*)(::|##\[)", re.MULTILINE)
-
-
-def neutralize_workflow_commands(text: str) -> str:
-    """Text that GitHub Actions shows as is: no line of it can start a workflow command
-    ("::set-output", "::add-mask", legacy "##[..."), whoever wrote it."""
-    return _COMMAND_START.sub(lambda m: m.group(1) + m.group(2)[0] + " " + m.group(2)[1:],
-                              text)
-
-
 def github_annotations(report: CheckReport) -> list[str]:
     """``::error`` per failing public test, ``::warning`` per exercise not attempted yet.
 

@@ -373,6 +373,20 @@ def github_summary(results: Iterable[Result], *, max_bytes: int = SUMMARY_BYTES)
     return cut + "\n\n*The summary was cut at GitHub's size limit; result.json has it all.*\n"
 
 
+def in_github_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+_COMMAND_START = re.compile(r"^(\s*)(::|##\[)", re.MULTILINE)
+
+
+def neutralize_workflow_commands(text: str) -> str:
+    """Text that GitHub Actions shows as is: no line of it can start a workflow command
+    ("::set-output", "::add-mask", legacy "##[..."), whoever wrote it."""
+    return _COMMAND_START.sub(lambda m: m.group(1) + m.group(2)[0] + " " + m.group(2)[1:],
+                              text)
+
+
 def print_guarded(text: str, stream: IO[str]) -> None:
     """Print text that holds student strings where the Actions runner reads commands.
 
