@@ -93,9 +93,13 @@ FIXED = r'''
 import json, time
 t0 = time.perf_counter()
 from grader import pool
-took = pool.warm_grader(EX)
-took["total"] = time.perf_counter() - t0
-took["collection_again"] = pool.warm_grader(EX)["collection"]
+if COLD:
+    took = {"collection_cold": pool.collection_seconds(EX)}
+else:
+    took = pool.warm_grader(EX)
+    took["warm_total"] = time.perf_counter() - t0
+    took["collection_after_warm"] = pool.collection_seconds(EX)
+    took["collection_again"] = pool.collection_seconds(EX)
 print(json.dumps(took))
 '''
 
@@ -125,10 +129,15 @@ def bare(script: str, env: dict) -> tuple[float, float]:
 
 
 def fixed_costs(env: dict) -> dict:
-    script = f"EX = {list(EXERCISES)!r}\n" + FIXED
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         env=env, cwd=ROOT, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    """Fresh processes: a cold pytest collection of the suites, then warm_grader's parts and
+    the collections after it."""
+    took = {}
+    for cold in (True, False):
+        script = f"EX = {list(EXERCISES)!r}\nCOLD = {cold}\n" + FIXED
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env=env, cwd=ROOT, check=True).stdout
+        took.update(json.loads(out.strip().splitlines()[-1]))
+    return took
 
 
 def main() -> None:
