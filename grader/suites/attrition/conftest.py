@@ -21,12 +21,16 @@ SPLIT_SEED = 0
 @pytest.fixture(scope="package")
 def attrition(data_source):
     """The IBM HR table in IBM's layout, split 80/20 (stratified, seed 0), with trusted 0/1
-    targets computed here."""
-    from grader.datasets import attrition_split, load_attrition
+    targets computed here. IBM's table is public with its labels, so the held-out rows are
+    varied (grader.datasets.vary_attrition_rows: random order, jittered continuous columns,
+    fresh EmployeeNumber, from the installation's secret key) and match no public row."""
+    from grader.datasets import (attrition_split, held_out_rng, load_attrition,
+                                 vary_attrition_rows)
 
     df = load_attrition(layout="ibm")
     data_source["attrition"] = str(df.attrs.get("source", "vendored"))
     train_df, test_df = attrition_split(df, test_size=0.2, seed=SPLIT_SEED)
+    test_df = vary_attrition_rows(test_df, held_out_rng("attrition"))
     return SimpleNamespace(
         df=df, train=train_df, test=test_df,
         test_features=test_df.drop(columns=["Attrition"]),
