@@ -296,7 +296,7 @@ def test_edition_gives_the_full_graders_verdicts_on_every_single_bug(edition, tm
         jobs.append((str(folder), exercise))
     solved = tmp_path / "solved"
     solved.mkdir()
-    for exercise in ("neuron", "backprop", "perceptron", "circles"):
+    for exercise in ("neuron", "backprop", "perceptron", "circles", "optimizers"):
         (solved / f"{exercise}.py").write_bytes((PROJECT_ROOT / "solutions" /
                                                  f"{exercise}.py").read_bytes())
         jobs.append((str(solved), exercise))

@@ -104,8 +104,21 @@ def reference_run(reference, fn, params, grads_seq, hp, *, grads_sign=1.0, hp_at
         given = state_at(t, state) if state_at and state is not None else state
         p, state = getattr(reference, fn)(p, {k: grads_sign * v for k, v in grads.items()},
                                           given, **(hp_at(t, hp) if hp_at else hp))
+        # writable copies: the edition's frozen values come back read-only, and the flag is
+        # part of the digest that finds the next call's recorded value
+        p, state = _writable(p), _writable(state)
         out.append((p, state))
     return out
+
+
+def _writable(value):
+    if isinstance(value, np.ndarray):
+        return np.array(value)
+    if isinstance(value, dict):
+        return {k: _writable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_writable(v) for v in value)
+    return value
 
 
 def from_steps(params, run, delta):
