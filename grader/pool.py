@@ -541,9 +541,9 @@ class StandbyGraders:
 # itself (its largest RSS), measured on this project's machine: docs/BENCHMARKS.md, "Warm
 # workers". A warm spare holds about its preload's share until claimed.
 WORKER_PEAK_MIB = {"neuron": 18, "backprop": 18, "perceptron": 18, "optimizers": 18,
-                   "circles": 110, "mnist_ann": 385, "attrition": 325}
-SPARE_MIB = {"keras": 300, "": 18}       # a spare that has only imported its preload
-GRADER_MIB = 480                          # the grading process (pytest, suites, data, report)
+                   "circles": 107, "mnist_ann": 380, "attrition": 325}
+SPARE_MIB = {"keras": 290, "": 18}       # a spare that has only imported its preload
+GRADER_MIB = 250                          # the grading process (pytest, suites, data, report)
 HEADROOM = 0.8                            # of the memory available now
 
 
