@@ -145,7 +145,7 @@ def test_varied_attrition_rows_match_no_public_row_and_keep_dtypes(key_file, att
 @pytest.mark.skipif(not HAVE_BWRAP, reason=NO_BWRAP)
 def test_the_worker_cannot_read_the_key(tmp_path, monkeypatch):
     """The key where grading keeps it (the grading user's ~/.cache/dl-grader) is readable
-    here and absent for the worker."""
+    here and absent for the worker; a key given in the environment does not reach it."""
     monkeypatch.delenv(datasets.KEY_ENV, raising=False)
     monkeypatch.delenv(datasets.KEY_FILE_ENV, raising=False)
     datasets.held_out_key.cache_clear()
@@ -154,6 +154,7 @@ def test_the_worker_cannot_read_the_key(tmp_path, monkeypatch):
     finally:
         datasets.held_out_key.cache_clear()
     assert os.path.isfile(where) and where == str(datasets.held_out_key_file())
+    monkeypatch.setenv(datasets.KEY_ENV, "course-secret-in-env")   # a CI secret, say
     (tmp_path / "sub").mkdir()
     path = tmp_path / "sub" / "probe.py"
     path.write_text(f"""
@@ -165,6 +166,7 @@ def probe():
             found.append(sorted(os.listdir(p)) if os.path.isdir(p) else open(p).read()[:8])
         except OSError as exc:
             found.append(type(exc).__name__)
+    found.append([k for k, v in os.environ.items() if "course-secret" in v or "HELD_OUT" in k])
     return found
 """)
     module = StudentModule("probe", path, tmp_path / "sub", detect_mode("bubblewrap"),
@@ -173,4 +175,4 @@ def probe():
         found = module.probe()
     finally:
         module.close()
-    assert found == ["FileNotFoundError"] * 2, found
+    assert found == ["FileNotFoundError", "FileNotFoundError", []], found
