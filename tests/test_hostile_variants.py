@@ -192,7 +192,7 @@ def test_special_numbers_never_compare_equal(vguard, suite_map):
 
 
 def test_lying_sizes_and_endless_results_cost_little(vguard, suite_map, neuron_limits):
-    neuron_limits(call_timeout=2.0, time_budget=20.0)
+    neuron_limits(call_timeout=1.0, time_budget=20.0)
     before = rss_mib()
     graded = vguard.grade(vguard.variant("lying_containers"), DEFAULT_MODE)
     grown = rss_mib() - before
