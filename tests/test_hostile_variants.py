@@ -682,3 +682,35 @@ def test_a_sacrificed_prerequisite_excuses_nothing_it_does_not_cause(tmp_path):
     assert [attack[t] for t in train_tests] == [0, 0], \
         f"the sacrificed prerequisite earned {sum(attack[t] for t in train_tests)} points"
     assert earned["attack"][1] < earned["control"][1]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "open: predict() is whatever the student's model class says: a Sequential subclass whose "
+    "predict() runs a 1-nearest-neighbour search over the training set it kept in train() "
+    "earns the held-out accuracy points with a network trained on 64 images (varied held-out "
+    "images do not help: no public data is used); fix in grader/suites/mnist_ann (conftest "
+    "held_out_probs / test_held_out_accuracy): score a forward pass computed in the grader from "
+    "model.get_weights() for the structure test_model_structure approved, or require "
+    "predict() to agree with it on the held-out batch"))
+def test_a_predict_that_is_not_the_network_earns_no_accuracy(tmp_path):
+    from grader.grading import grade
+
+    source = (assignment.PROJECT_ROOT / "solutions" / "mnist_ann.py").read_text()
+    source = "\n".join(l for l in source.splitlines()
+                       if l.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION"))
+    earned = {}
+    for label, params in (("control", {"control": True}), ("attack", {})):
+        folder = tmp_path / label
+        folder.mkdir()
+        (folder / "mnist_ann.py").write_text(
+            source + PRELUDE + (VARIANTS / "substituted_predict.py").read_text())
+        (folder / "hostile_params.json").write_text(json.dumps(params))
+        ex = grade(folder, exercises=["mnist_ann"], sandbox=DEFAULT_MODE).exercises[0]
+        earned[label] = ({t.id.split("::")[1]: t.points for t in ex.tests}, ex.output)
+    assert "by nearest neighbour" in earned["attack"][1], earned["attack"][1][-1000:]
+    attack, control = earned["attack"][0], earned["control"][0]
+    assert attack["test_model_structure"] == control["test_model_structure"]
+    assert attack["test_held_out_accuracy"] <= control["test_held_out_accuracy"], \
+        f"a nearest-neighbour predict() earned {attack['test_held_out_accuracy']} accuracy " \
+        f"points (the same network without it: {control['test_held_out_accuracy']})"
