@@ -714,3 +714,31 @@ def test_a_predict_that_is_not_the_network_earns_no_accuracy(tmp_path):
     assert attack["test_held_out_accuracy"] <= control["test_held_out_accuracy"], \
         f"a nearest-neighbour predict() earned {attack['test_held_out_accuracy']} accuracy " \
         f"points (the same network without it: {control['test_held_out_accuracy']})"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "open: the circles suite scores what the student's objects say: an MLPClassifier subclass "
+    "trained for one iteration whose predict() is a hand-written radius rule earns "
+    "test_fit_mlp_fits_the_circles (3), and accuracy_by_hidden() returning made-up rising "
+    "numbers earns test_accuracy_rises_with_hidden_units (3); fix in "
+    "grader/suites/circles/test_circles.py (predict with a forward pass computed in the grader "
+    "from the fitted coefs_/intercepts_, and measure the accuracies per size there through "
+    "fit_mlp)"))
+def test_circles_points_come_from_the_network_not_from_its_claims(tmp_path):
+    from grader.grading import grade
+
+    source = (assignment.PROJECT_ROOT / "solutions" / "circles.py").read_text()
+    source = "\n".join(l for l in source.splitlines()
+                       if l.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION"))
+    earned = {}
+    for label, params in (("control", {"control": True}), ("attack", {})):
+        folder = tmp_path / label
+        folder.mkdir()
+        (folder / "circles.py").write_text(
+            source + PRELUDE + (VARIANTS / "circles_fabricated.py").read_text())
+        (folder / "hostile_params.json").write_text(json.dumps(params))
+        result = grade(folder, exercises=["circles"], sandbox=DEFAULT_MODE)
+        earned[label] = {t.id.split("::")[1]: t.points for t in result.exercises[0].tests}
+    attack, control = earned["attack"], earned["control"]
+    gained = {t: attack[t] - control[t] for t in attack if attack[t] > control[t]}
+    assert gained == {}, f"points earned by claims, not by the network: {gained}"
