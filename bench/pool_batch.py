@@ -140,14 +140,48 @@ def fixed_costs(env: dict) -> dict:
     return took
 
 
+def one_submission(repeat: int, env: dict) -> None:
+    """``grader grade solutions`` (every exercise) with the pool on and off, alternated,
+    against bench/bare_vs_graded.py's bare run of the same calls."""
+    from bare_vs_graded import BARE
+
+    runs: dict[str, list[tuple[float, float]]] = {"pool": [], "no-pool": [], "bare": []}
+    loads = []
+    with tempfile.TemporaryDirectory(prefix="pool-bench-") as tmp:
+        for i in range(repeat):
+            order = ("--pool", "--no-pool") if i % 2 == 0 else ("--no-pool", "--pool")
+            for flag in order:
+                loads.append(os.getloadavg()[0])
+                runs[flag[2:]].append(timed([sys.executable, "-m", "grader", "grade",
+                                             str(ROOT / "solutions"), "--out",
+                                             f"{tmp}/out{flag}{i}", flag], env))
+            loads.append(os.getloadavg()[0])
+            runs["bare"].append(bare(BARE, env))
+            print(f"  repeat {i + 1}: " + ", ".join(f"{k} {v[-1][0]:.1f} s wall "
+                                                     f"{v[-1][1]:.1f} s CPU"
+                                                     for k, v in runs.items()), flush=True)
+    base = statistics.median(w for w, _ in runs["bare"])
+    print("\n| one submission, all exercises | wall (s) | x bare | CPU (s) |")
+    print("|---|---:|---:|---:|")
+    for key in ("bare", "no-pool", "pool"):
+        wall = statistics.median(w for w, _ in runs[key])
+        cpu = statistics.median(c for _, c in runs[key])
+        print(f"| {key} | {wall:.1f} | {wall / base:.2f}x | {cpu:.1f} |")
+    print(f"load average before the runs: {', '.join(f'{x:.1f}' for x in loads)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--grade", action="store_true",
+                        help="compare one `grader grade solutions` instead of a batch")
     parser.add_argument("--copies", type=int, default=3)
     parser.add_argument("--keras", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=1)
     opts = parser.parse_args()
     env = {**os.environ, "GRADER_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if opts.grade:
+        return one_submission(opts.repeat, env)
     n = opts.copies + opts.keras
     print(f"{len(os.sched_getaffinity(0))} cores; class: {opts.copies} x (neuron, backprop, "
           f"perceptron, circles) + {opts.keras} x (the same + mnist_ann), --jobs {opts.jobs}; "

@@ -515,6 +515,8 @@ class Runner:
             cmd += ["--sandbox", o.sandbox]
         for path in o.hide:
             cmd += ["--hide", str(path)]
+        if not o.pool and o.command == Options.command:
+            cmd.append("--no-pool")   # no warm workers in the grading process either
         with open(folder / LOG_NAME, "wb") as log:
             try:
                 if self._use_standby():   # the process writes the log itself
