@@ -742,3 +742,29 @@ def test_circles_points_come_from_the_network_not_from_its_claims(tmp_path):
     attack, control = earned["attack"], earned["control"]
     gained = {t: attack[t] - control[t] for t in attack if attack[t] > control[t]}
     assert gained == {}, f"points earned by claims, not by the network: {gained}"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "open: test_train_lowers_the_loss scores the losses train() reports, not a loss the grader "
+    "measures: a train() that trains nothing and returns a made-up falling curve earns its 2 "
+    "points; fix in grader/suites/backprop/test_backprop.py (compute the reference loss of the "
+    "parameters train() returns after few and after many epochs, or check the reported "
+    "curve's last value against the loss of the returned parameters)"))
+def test_a_made_up_loss_curve_earns_nothing(tmp_path):
+    from grader.grading import grade
+
+    source = (assignment.PROJECT_ROOT / "solutions" / "backprop.py").read_text()
+    source = "\n".join(l for l in source.splitlines()
+                       if l.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION"))
+    earned = {}
+    for label, params in (("control", {"control": True}), ("attack", {})):
+        folder = tmp_path / label
+        folder.mkdir()
+        (folder / "backprop.py").write_text(
+            source + PRELUDE + (VARIANTS / "fabricated_losses.py").read_text())
+        (folder / "hostile_params.json").write_text(json.dumps(params))
+        result = grade(folder, exercises=["backprop"], sandbox=DEFAULT_MODE)
+        earned[label] = {t.id.split("::")[1]: t.points for t in result.exercises[0].tests}
+    assert earned["control"]["test_train_lowers_the_loss"] == 0
+    assert earned["attack"]["test_train_lowers_the_loss"] == 0, \
+        "a made-up falling loss curve earned test_train_lowers_the_loss"
