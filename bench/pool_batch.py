@@ -2,6 +2,7 @@
 student calls, alternated in one invocation.
 
     python bench/pool_batch.py [--copies 3] [--keras 1] [--repeat 2] [--jobs 1]
+    python bench/pool_batch.py --grade [--repeat 2]    # one `grader grade solutions` instead
 
 The class is bench/batch_scaling.py's: ``--copies`` submissions with the numpy/sklearn
 solutions (neuron, backprop, perceptron, circles) and ``--keras`` more with mnist_ann too. Each
