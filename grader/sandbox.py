@@ -129,6 +129,11 @@ def _reduced(why: str) -> Mode:
         notes.append("the Python installation is reached through a private mount namespace: of "
                      + ", ".join(top.decode() for top, _ in reach) + " the worker sees only "
                      + ", ".join(n.decode() for _, names in reach for n in names))
+    if drop and root and LINUX and _can_unshare_mounts():
+        notes.append("/tmp and /var/tmp are private, size-bounded folders of the worker's own")
+    elif drop:
+        notes.append("the worker can write in the machine's world-writable folders (/tmp, "
+                     "/var/tmp): it can write wherever its own uid may")
     if root and not drop:
         notes.append("that user is root: student code can read the environment (secrets) of "
                      "other processes and overwrite the grader's own output; use bubblewrap "
@@ -230,6 +235,52 @@ def _open_the_way(libc, reach) -> None:
         for stage, name, is_dir in staged:
             dest = top + b"/" + name
             os.mkdir(dest, 0o755) if is_dir else open(dest, "wb").close()
+            check(libc.mount(stage, dest, None, MS_BIND | MS_REC, None), dest)
+            libc.umount2(stage, MNT_DETACH)
+            os.rmdir(stage) if is_dir else os.unlink(stage)
+
+
+# World-writable folders of the machine: in reduced mode as root each becomes a private,
+# size-bounded tmpfs in the worker's mount namespace, so nothing it writes there is seen by
+# the grader, other workers or later runs.
+SHARED_TEMP_DIRS = (b"/tmp", b"/var/tmp")
+
+
+def _private_temp_plan(keep: tuple) -> tuple[tuple[bytes, tuple[bytes, ...]], ...]:
+    """``((folder, (entry, ...)), ...)``: each shared temp folder that exists, with the entries
+    of ``keep`` (the worker's copy and home, often made there) to bind back into it."""
+    plan = []
+    for top in SHARED_TEMP_DIRS:
+        if not os.path.isdir(top) or os.path.islink(top):
+            continue
+        names = tuple(sorted({os.fsencode(Path(p).resolve().relative_to(os.fsdecode(top)).parts[0])
+                              for p in keep
+                              if Path(os.fsdecode(top)) in Path(p).resolve().parents}))
+        plan.append((top, names))
+    return tuple(plan)
+
+
+def _private_temp(libc, plan, options: bytes) -> None:
+    """In the worker's private mount namespace (forked child, before exec): cover each shared
+    temp folder with a fresh tmpfs (``options``: size and mode 1777) and bind back only the
+    entries the worker needs."""
+    def check(result: int, what: bytes) -> None:
+        if result != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"{os.strerror(err)}: {what.decode(errors='replace')}")
+
+    for i, (top, names) in enumerate(plan):
+        staged = []
+        for j, name in enumerate(names):
+            source, stage = top + b"/" + name, b"/dev/shm/.grader-temp-%d-%d" % (i, j)
+            is_dir = os.path.isdir(source)
+            os.mkdir(stage) if is_dir else open(stage, "wb").close()
+            check(libc.mount(source, stage, None, MS_BIND | MS_REC, None), source)
+            staged.append((stage, name, is_dir))
+        check(libc.mount(b"tmpfs", top, b"tmpfs", MS_NOSUID | MS_NODEV, options), top)
+        for stage, name, is_dir in staged:
+            dest = top + b"/" + name
+            os.mkdir(dest, 0o700) if is_dir else open(dest, "wb").close()
             check(libc.mount(stage, dest, None, MS_BIND | MS_REC, None), dest)
             libc.umount2(stage, MNT_DETACH)
             os.rmdir(stage) if is_dir else os.unlink(stage)
@@ -350,7 +401,7 @@ def worker_env(home: str, limits: Limits) -> dict[str, str]:
 
 
 def _preexec(limits: Limits, isolate_network: bool, cgroup=None, seccomp_fd: int | None = None,
-             filter_here: bool = False, reach=None):
+             filter_here: bool = False, reach=None, private_temp=()):
     """What the forked child does before it execs bubblewrap or the worker.
 
     It joins the worker's cgroup first (so the whole tree is counted from its first page),
@@ -360,6 +411,7 @@ def _preexec(limits: Limits, isolate_network: bool, cgroup=None, seccomp_fd: int
     execs the worker; in reduced mode (``filter_here``) the child installs it itself.
     ``reach`` (:func:`_reach_plan`): closed folders the worker's own uid must get through,
     opened in its mount namespace; the worker is not started if that fails.
+    ``private_temp`` (:func:`_private_temp_plan`): shared temp folders made private there.
     """
     if not POSIX:
         return None               # Windows: no fork, so nothing runs before the worker starts
@@ -392,9 +444,11 @@ def _preexec(limits: Limits, isolate_network: bool, cgroup=None, seccomp_fd: int
                 libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
                 libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV,
                            tmpfs_options)
+                if private_temp:
+                    _private_temp(libc, private_temp, tmpfs_options)
                 if reach:
                     _open_the_way(libc, reach)
-            elif reach:
+            elif reach or private_temp:
                 raise OSError(ctypes.get_errno(), "no private mount namespace for the worker")
         if seccomp_fd is not None:
             seccomp.reopen_for_child(seccomp_fd)
@@ -525,8 +579,11 @@ def launch_spec(mode: Mode, student_dir: Path, fd: int, limits: Limits,
     # its own uid must get through closed folders above the interpreter, its copy and home
     reach = _reach_plan((student_dir, home)) if uid is not None and _is_root() and LINUX \
         else None
+    private_temp = _private_temp_plan((student_dir, home, *_needed_paths())) \
+        if uid is not None and _is_root() and LINUX and _can_unshare_mounts() else ()
     return LaunchSpec(argv, env, _preexec(limits, _is_root() and LINUX, cgroup,
-                                          filter_here=filtered, reach=reach),
+                                          filter_here=filtered, reach=reach,
+                                          private_temp=private_temp),
                       str(student_dir), fd, cgroup=cgroup)
 
 

@@ -607,7 +607,10 @@ def test_always_equal_objects_earn_nothing(guard, suite_map, mode):
     graded = guard.grade(guard.submission("always_equal"), mode)
     assert not [t for t in graded.exercise.tests if t.outcome == "error"], \
         "a lying object tripped a check instead of failing it"
-    assert_contained(graded, guard, suite_map, ["relu", "sigmoid", "tanh", "step"])
+    # neuron_forward/dense_forward call the lying activations and so return lying objects
+    # themselves: the tests of those compositions fail on their own (no "untouched" claim)
+    assert_contained(graded, guard, suite_map, ["relu", "sigmoid", "tanh", "step"],
+                     others_pass=False)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -641,8 +644,9 @@ def test_forged_results_are_ignored(guard, suite_map, mode, request):
     assert guard.token not in graded.texts["result.json"]
     assert guard.token not in graded.texts["report.html"]
     assert graded.result.score < suite_map["full"].score
-    assert "21 passed" not in graded.texts["stdout"]
-    assert re.match(rf"{submission.name}: [\d.]+/21 ", graded.texts["stdout"])
+    full = suite_map["full"]
+    assert f"{len(suite_map['all'])} passed" not in graded.texts["stdout"]
+    assert re.match(rf"{submission.name}: [\d.]+/{full.max_score:g} ", graded.texts["stdout"])
     assert "hostile:forged_results (import)" in graded.exercise.output
     assert_contained(graded, guard, suite_map, ["relu"])
 

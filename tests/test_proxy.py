@@ -635,6 +635,9 @@ def test_hidden_files_are_not_readable(student, what):
 
 def test_writes_outside_tmp_and_the_submission_fail_in_bubblewrap(student):
     if not is_bwrap(student):
+        if student._mode.drops_privileges and any("/tmp and /var/tmp are private" in note
+                                                  for note in student._mode.notes):
+            return _reduced_mode_temp_folders_are_private(student)
         pytest.skip("reduced mode does not confine writes (the worker writes as the grading "
                     "user); nothing is attempted outside the test's own folders")
     marker = f"coretests-escape-{secrets.token_hex(4)}.txt"
@@ -653,6 +656,23 @@ def test_writes_outside_tmp_and_the_submission_fail_in_bubblewrap(student):
     finally:
         for target in targets + [Path("/tmp") / marker]:
             target.unlink(missing_ok=True)
+
+
+def _reduced_mode_temp_folders_are_private(student):
+    """Reduced mode as root: the worker's /tmp and /var/tmp are its own tmpfs; what it writes
+    there never reaches the machine's, and the project and root's home stay closed to it."""
+    marker = f"coretests-escape-{secrets.token_hex(4)}.txt"
+    try:
+        for folder in ("/tmp", "/var/tmp"):
+            assert student.write_text(f"{folder}/{marker}", "scratch") == {"ok": True}
+            assert not (Path(folder) / marker).exists()
+        for target in (PROJECT_ROOT / marker, Path("/etc") / marker):
+            got = student.write_text(str(target), "pwned")
+            assert got["ok"] is False, target
+            assert not target.exists()
+    finally:
+        for folder in ("/tmp", "/var/tmp"):
+            (Path(folder) / marker).unlink(missing_ok=True)
 
 
 FORK_BOMB = '''
