@@ -1286,6 +1286,20 @@ def grader_results(out: Path) -> dict[str, dict]:
 
 
 # --------------------------------------------------------------------------------------------
+def auto_points(result: dict) -> dict[str, tuple[float, float]]:
+    """exercise -> (points, max) of our automated tests, for the bench's exercises only.
+
+    Written answers (graded by a person, ``manual`` in result.json) and exercises the bench
+    does not build for nbgrader and Otter are left out: no peer grades them."""
+    found = {}
+    for exercise in result["exercises"]:
+        if exercise["name"] in EXERCISES:
+            tests = exercise.get("tests") or []
+            found[exercise["name"]] = (sum(float(t.get("points") or 0) for t in tests),
+                                       sum(float(t.get("max_points") or 0) for t in tests))
+    return found
+
+
 def check_scores(nbg: dict[str, dict], ours: dict[str, dict], n: int, course: Path,
                  label: str) -> list[str]:
     """Problems that make the comparison invalid (missing submissions, lost points)."""
@@ -1304,16 +1318,18 @@ def check_scores(nbg: dict[str, dict], ours: dict[str, dict], n: int, course: Pa
                                 f"{nb['max_score']:g} for {exercise}; lost: {nb['failed']}")
                 problems += [f"    {m}" for m in failed_cell_errors(course, student, exercise)]
     for sub, result in sorted(ours.items()):
-        if result["score"] < result["max_score"]:
-            problems.append(f"{label}: grader gave {sub} {result['score']:g}/"
-                            f"{result['max_score']:g}")
+        points = auto_points(result)
+        score, top = sum(p for p, _ in points.values()), sum(m for _, m in points.values())
+        if set(points) != set(EXERCISES) or top <= 0 or score < top:
+            problems.append(f"{label}: grader gave {sub} {score:g}/{top:g} in automated tests "
+                            f"of {sorted(points)}")
         source = result.get("data_sources", {}).get("mnist")
         if source != MNIST_SOURCE:
             problems.append(f"{label}: grader used MNIST source {source!r}, not {MNIST_SOURCE}")
     if nbg and ours:  # the same points per exercise on both sides
         notebooks, result = next(iter(nbg.values())), next(iter(ours.values()))
         theirs = {e: notebooks[e]["max_score"] for e in EXERCISES if e in notebooks}
-        mine = {e["name"]: e["max_score"] for e in result["exercises"]}
+        mine = {e: m for e, (_, m) in auto_points(result).items()}
         if any(abs(theirs.get(e, -1) - mine.get(e, -2)) > 1e-9 for e in EXERCISES):
             problems.append(f"{label}: points per exercise differ: nbgrader {theirs}, "
                             f"grader {mine}")
@@ -1325,7 +1341,8 @@ def score_summary(nbg: dict, ours: dict) -> tuple[str, str]:
         return ", ".join(f"{s:g}/{m:g}" for s, m in scores)
     theirs = [(sum(nb["score"] for nb in nbs.values()), sum(nb["max_score"] for nb in nbs.values()))
               for _, nbs in sorted(nbg.items())]
-    mine = [(r["score"], r["max_score"]) for _, r in sorted(ours.items())]
+    mine = [(sum(p for p, _ in auto_points(r).values()), sum(m for _, m in auto_points(r).values()))
+            for _, r in sorted(ours.items())]
     return fmt(theirs), fmt(mine)
 
 
@@ -1428,6 +1445,8 @@ def run(args: argparse.Namespace, n: int, cores: int, venv: Path, work: Path) ->
 
     grader = grader_command()
     extra = ["--sandbox", args.sandbox] if args.sandbox else []
+    for exercise in EXERCISES:   # the six the peers get (the course may have more)
+        extra += ["--exercise", exercise]
     # Untimed: read both environments' libraries into the page cache (a freshly built venv
     # would otherwise pay a cold TensorFlow import in its first timed run).
     warm = "import tensorflow, keras, sklearn, pandas, mlxtend, nbformat"
@@ -1559,13 +1578,13 @@ def run(args: argparse.Namespace, n: int, cores: int, venv: Path, work: Path) ->
     theirs, mine = score_summary(last["nb1"], last["ours1"])
     print(f"\n| scores (round {len(rounds)}) | nbgrader | grader |\n|---|---|---|")
     print(f"| 1 submission | {theirs} | {mine} |")
+    for jobs, results in last["batches"].items():
+        theirs, mine = score_summary(last["nbN"], results)
+        print(f"| {n} submissions (--jobs {jobs}) | {theirs} | {mine} |")
     if otter is not None:
         print(f"\nOtter-Grader {otter_compare.OTTER_VERSION}, `otter run` (no containers), "
               f"scores: 1 submission {otter_compare.totals(last['ot1'])}; {n} submissions "
               f"{otter_compare.totals(last['otN'])}")
-    for jobs, results in last["batches"].items():
-        theirs, mine = score_summary(last["nbN"], results)
-        print(f"| {n} submissions (--jobs {jobs}) | {theirs} | {mine} |")
     if args.keep:
         print(f"\nwork folder kept: {work} (logs in {logs})")
     if problems:
