@@ -22,7 +22,7 @@ from grader import assignment
 from grader.locate import locate
 from grader.manual import find_answers
 from grader.pytest_plugin import ExerciseRun, GradingPlugin, exercise_of
-from grader.report_notebook import save_executed_notebook
+from grader.report_notebook import read_submitted_notebook, save_executed_notebook
 from grader.results import ExerciseResult, Result, TestResult
 from grader.safe_text import clean_output, clean_text, clean_tree, one_line
 from grader.sandbox import Limits, default_hidden_paths, detect_mode
@@ -143,6 +143,10 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
         t_suites = time.perf_counter()
         faults = _run_suites(plugin, names, markers, log, observers)
         t_suites = time.perf_counter() - t_suites
+        # the sources shown with an executed notebook come from the submitted file: read it
+        # now, while an extracted archive still exists
+        submitted = {name: read_submitted_notebook(loc.path) for name, loc in to_run.items()
+                     if loc.path is not None and loc.path.suffix == ".ipynb"}
 
     result = Result(
         submission=one_line(submission.resolve().name),
@@ -173,7 +177,7 @@ def grade(submission: str | os.PathLike, *, exercises: Iterable[str] | None = No
         module = run.module
         if module is not None and module.executed_notebook and artifacts is not None:
             ex.notebook = save_executed_notebook(module.executed_notebook, artifacts, name,
-                                                 submitted=run.located.path)
+                                                 submitted=submitted.get(name))
         if module is not None:
             ex.output = _clip(clean_output(module.output), MAX_OUTPUT_CHARS)
             ex.timings = {"worker_start": round(module.time_starting, 3),

@@ -215,10 +215,22 @@ def trusted_notebook(executed: Any, submitted: dict | None) -> dict:
     return {"nbformat": 4, "nbformat_minor": minor, "cells": out_cells, "metadata": nb_meta}
 
 
-def _read_json(path: Path | None) -> dict | None:
+def read_submitted_notebook(path: Path | None) -> dict | None:
+    """The submitted notebook's JSON, read by the grader (None when unreadable or too large):
+    the only source of the cells shown as executed."""
+    return _read_json(path)
+
+
+def _read_json(path: "Path | dict | None") -> dict | None:
     if path is None:
         return None
+    if isinstance(path, dict):  # already read (from an archive that no longer exists)
+        return path
+    from grader.submission import MAX_NOTEBOOK_BYTES
+
     try:
+        if Path(path).stat().st_size > MAX_NOTEBOOK_BYTES:  # refused when opened, too
+            return None
         data = json.loads(Path(path).read_bytes().decode("utf-8-sig"))
     except (OSError, ValueError, RecursionError):
         return None
@@ -226,7 +238,7 @@ def _read_json(path: Path | None) -> dict | None:
 
 
 def save_executed_notebook(text: str, out_dir: Path, exercise: str,
-                           submitted: Path | None = None) -> dict:
+                           submitted: "Path | dict | None" = None) -> dict:
     """Keep the notebook as executed by the grader as ``notebooks/<exercise>.ipynb`` under
     ``out_dir``: sources from ``submitted`` (the student's file), outputs from ``text`` (the
     worker's execution record, JSON). Returns what result.json records about it."""

@@ -700,3 +700,22 @@ def test_mnist_notebook_earns_what_the_py_earns(tmp_path):
     assert notebook.outcomes() == [(t.id, t.outcome, t.points, t.max_points)
                                    for t in py.exercise("mnist_ann").tests]
     assert ex.score == ex.max_score - ex.manual_pending  # written answers: pending
+
+
+def test_a_notebook_in_a_zip_keeps_its_executed_notebook(tmp_path):
+    """The cells shown as executed come from the submitted file, read while the extracted
+    archive still exists: a zipped notebook gets its executed notebook like a folder's."""
+    import zipfile
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell((assignment.PROJECT_ROOT / "solutions" / "neuron.py").read_text()),
+                nbformat.v4.new_code_cell("print('zip-probe-output')")]
+    archive = tmp_path / "alice.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("neuron.ipynb", nbformat.writes(nb))
+    out = tmp_path / "out"
+    result = grade(archive, exercises=["neuron"], artifacts=out)
+    info = result.exercise("neuron").notebook
+    assert info.get("executed") == "notebooks/neuron.ipynb", info
+    executed = json.loads((out / "notebooks" / "neuron.ipynb").read_text())
+    assert "zip-probe-output" in outputs_text(code_cells(executed)[1])
