@@ -18,7 +18,6 @@ from grader.checks import (
     negated,
     scaled_by,
 )
-from grader.proxy import StudentError
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 GRAD_NAMES = ("dW1", "db1", "dW2", "db2")
@@ -45,20 +44,14 @@ def expected_shapes(params):
     return {name: np.shape(value) for name, value in params.items()}
 
 
-def mean_cross_entropy(probs, y):
-    """The loss the gradients belong to, computed here so a cross_entropy bug is not punished twice."""
-    probs = np.asarray(probs, dtype=np.float64)
-    return float(-np.mean(np.log(probs[np.arange(len(y)), y])))
-
-
 def numerical_gradients(reference, X, y, params, eps=1e-6):
-    """Central differences of the mean cross-entropy of the REFERENCE forward(), at the test's
-    own parameters. Never through student code: a forward() that memoises, spots the
+    """Central differences of the REFERENCE cross_entropy() of the REFERENCE forward(), at the
+    test's own parameters. Never through student code: a forward() that memoises, spots the
     finite-difference pattern or lies consistently with its backward() must not be its own
-    yardstick."""
+    yardstick, and a cross_entropy() bug is not punished twice."""
     def loss(p):
         probs, _ = reference.forward(X, p)
-        return mean_cross_entropy(probs, y)
+        return float(reference.cross_entropy(probs, y))
 
     grads = {}
     for name in PARAM_NAMES:
@@ -117,24 +110,28 @@ def gradient_check(student, reference, X, y, params, prerequisites):
                      negated("the gradient points uphill: check probs - onehot(y), "
                              "not onehot(y) - probs")]
         if name in ("dW1", "db1"):
-            diagnoses.append((_no_relu_mask_predicate(X, y, params, name),
+            diagnoses.append((_no_relu_mask_predicate(reference, X, y, params, name),
                               "did you multiply by the ReLU derivative (Z1 > 0) when going "
                               "back through the hidden layer?"))
         expect_gradient(got[name], numerical[name], "backward(X, y, params, cache)", name,
                         tol=1e-6, diagnose=diagnoses)
 
 
-def _no_relu_mask_predicate(X, y, params, name):
-    """Matches the gradient a student gets when the ReLU derivative is left out."""
-    m = len(X)
-    Z1 = X @ params["W1"] + params["b1"]
-    A1 = np.maximum(Z1, 0)
-    Z2 = A1 @ params["W2"] + params["b2"]
-    P = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
-    P /= P.sum(axis=1, keepdims=True)
-    P[np.arange(m), y] -= 1
-    dZ1 = (P / m) @ params["W2"].T
-    wrong = X.T @ dZ1 if name == "dW1" else dZ1.sum(axis=0)
+def mirrored(params):
+    """Parameters whose ReLU network computes what ``params`` give WITHOUT the hidden ReLU:
+    each hidden unit doubled as (z, -z), since relu(z) - relu(-z) = z. The reference forward
+    of these is the forward pass that forgot the ReLU, so the suite need not write one."""
+    return {"W1": np.hstack([params["W1"], -params["W1"]]),
+            "b1": np.concatenate([params["b1"], -params["b1"]]),
+            "W2": np.vstack([params["W2"], -params["W2"]]), "b2": params["b2"]}
+
+
+def _no_relu_mask_predicate(reference, X, y, params, name):
+    """Matches the gradient a student gets when the ReLU derivative is left out: the
+    reference backward() given a cache in which every hidden unit is active (Z1 > 0)."""
+    _, cache = reference.forward(X, params)
+    always_on = dict(cache, Z1=np.abs(np.asarray(cache["Z1"], dtype=np.float64)) + 1.0)
+    wrong = reference.backward(X, y, params, always_on)[name]
     return lambda got, expected: bool(np.allclose(got, wrong, rtol=1e-5, atol=1e-9))
 
 
@@ -182,15 +179,13 @@ def test_forward_probabilities(student, reference):
     X, _, params = small_problem(m=6, n_out=4)
     probs, _ = check_student_forward(student, X, params, 4)
     expected, _ = reference.forward(X, params)
-    Z1 = X @ params["W1"] + params["b1"]
-    linear_hidden = Z1 @ params["W2"] + params["b2"]
-    linear_hidden = np.exp(linear_hidden - linear_hidden.max(axis=1, keepdims=True))
-    linear_hidden /= linear_hidden.sum(axis=1, keepdims=True)
+    linear_hidden, _ = reference.forward(X, mirrored(params))
     expect_array(probs, expected, "forward(X, params)", name="probs",
                  diagnose=[matches(linear_hidden, "did you apply ReLU to the hidden layer "
                                                   "(A1 = relu(Z1))?")])
 
 
+@pytest.mark.public
 @pytest.mark.depends_on("test_forward_probabilities")
 def test_forward_large_inputs(student, reference, prerequisites):
     """forward() stays finite when the scores are in the tens of thousands"""
@@ -244,6 +239,7 @@ def test_backward_shapes(student):
         expect_shape(grads["d" + name], shape, call, name="d" + name)
 
 
+@pytest.mark.public
 @pytest.mark.points(4)
 @pytest.mark.depends_on("test_backward_shapes")
 def test_backward_gradient_check(student, reference, prerequisites):
@@ -290,52 +286,121 @@ def test_sgd_step(student, reference):
                                        "multiply the gradient by the learning rate lr")])
 
 
-# What train() is built from: when one of these already lost points, a training run that
-# fails to learn (or stops with that mistake's error) is not charged again.
+# What train() is built from: when one of these already lost points, train() is measured on
+# its own subject instead: that it composes YOUR parts as the docstring says (the grader runs
+# the same epochs with your init_params/forward/cross_entropy/backward/sgd_step and compares).
+# A train() that raises, returns junk or does not match its own parts earns nothing: the
+# dependency rule never turns "measured nothing" into points.
 TRAIN_PARTS = ("test_init_params_shapes", "test_init_params_seeded_and_random",
                "test_forward_probabilities", "test_cross_entropy_value", "test_backward_shapes",
                "test_backward_gradient_check", "test_sgd_step")
+REPLAY_EPOCHS = 3
 
 
-def run_train(student, prerequisites, call, *args, **kwargs):
-    """student.train(...) as a pair (params, losses); None when it raised and a part it is
-    built from already lost points (the error is that part's, already counted)."""
-    try:
-        result = student.train(*args, **kwargs)
-    except StudentError as exc:
-        if exc.not_implemented or not prerequisites:
-            raise
-        prerequisites.note(f"{call} raised {exc.type_name or 'an error'}, not charged here: "
-                           f"{prerequisites.counted()}")
-        return None
+def run_train(student, call, *args, **kwargs):
+    """student.train(...) as a pair (params dict, losses float array). Raises (the test fails)
+    whatever the cause: a train() that raised was not measured."""
+    result = student.train(*args, **kwargs)
     expect_true(isinstance(result, (tuple, list)) and len(result) == 2,
                 f"{call}: expected a pair (params, losses)")
-    return result
+    params = dict(expect_keys(result[0], PARAM_NAMES, call))
+    losses = result[1]
+    expect_true(isinstance(losses, (list, tuple, np.ndarray)),
+                f"{call}: losses should be a list of floats, one per epoch")
+    try:
+        losses = np.asarray(losses, dtype=np.float64)
+    except (TypeError, ValueError):
+        expect_true(False, f"{call}: losses should be a list of floats, one per epoch")
+    return params, losses
+
+
+def as_floats(value, call, name):
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        expect_true(False, f"{call}: {name} is not an array of numbers")
+
+
+def measured_loss(reference, X, y, params, n_hidden, call):
+    """The mean cross-entropy of ``params`` on the test's own data, computed here with the
+    reference forward: the loss train() reports is a claim, this is the measurement."""
+    shapes = {"W1": (X.shape[1], n_hidden), "b1": (n_hidden,), "W2": (n_hidden, 2), "b2": (2,)}
+    clean = {}
+    for name, shape in shapes.items():
+        value = as_floats(params[name], call, name)
+        if value.size == int(np.prod(shape)) and value.shape != shape and name[0] == "b":
+            value = value.reshape(shape)     # (1, h) biases broadcast the same
+        clean[name] = expect_shape(value, shape, call, name=name)
+    with np.errstate(all="ignore"):
+        probs, _ = reference.forward(X, clean)
+        return float(reference.cross_entropy(probs, y)), clean
+
+
+def padded_for_shape_mistakes(X, n_hidden, prerequisites):
+    """With a transposed dW1 already charged (test_backward_shapes), train() cannot run on two
+    features; zero features up to n_hidden make W1 square, so train()'s own loop runs."""
+    if prerequisites.any("test_backward_shapes") and X.shape[1] < n_hidden:
+        prerequisites.excuse("the data has extra zero features so a transposed dW1 fits",
+                             "test_backward_shapes")
+        return np.hstack([X, np.zeros((len(X), n_hidden - X.shape[1]))])
+    return X
+
+
+def expect_train_composes_its_parts(student, prerequisites, X, y, n_hidden, lr):
+    """Measured when a part already lost points: train(epochs=3) returns what three epochs of
+    the student's own parts give (forward, record the loss, backward, sgd_step)."""
+    epochs = REPLAY_EPOCHS
+    call = f"train(X, y, n_hidden={n_hidden}, lr={lr}, epochs={epochs})"
+    params, losses = run_train(student, call, X, y, n_hidden=n_hidden, lr=lr, epochs=epochs)
+    losses = expect_shape(losses, (epochs,), call, name="losses")
+    n_out = int(y.max()) + 1
+    mine = student.init_params(X.shape[1], n_hidden, n_out, seed=0)
+    want_losses = []
+    for _ in range(epochs):
+        probs, cache = student.forward(X, mine)
+        want_losses.append(float(as_floats(student.cross_entropy(probs, y), call, "loss")))
+        mine = student.sgd_step(mine, student.backward(X, y, mine, cache), lr)
+    mine = expect_keys(mine, PARAM_NAMES, "sgd_step(params, grads, lr)")
+    hint = ("each epoch: forward on all of X, record cross_entropy, backward, then "
+            "params = sgd_step(params, grads, lr), starting from init_params(..., seed=seed)")
+    expect_array(losses, np.asarray(want_losses), call, name="losses", rtol=1e-4, atol=1e-9,
+                 hints=[hint])
+    for name in PARAM_NAMES:
+        expect_array(as_floats(params[name], call, name), as_floats(mine[name], call, name),
+                     call, name=name, rtol=1e-6, atol=1e-9, hints=[hint])
+    prerequisites.note(f"whether training succeeds is not measured here, "
+                       f"{prerequisites.counted()}; train() was checked to combine your own "
+                       "parts as the docstring says")
 
 
 @pytest.mark.points(2)
 @pytest.mark.depends_on(*TRAIN_PARTS)
-def test_train_lowers_the_loss(student, prerequisites):
+def test_train_lowers_the_loss(student, reference, prerequisites):
     """train() records one loss per epoch and the loss goes down"""
     X, y = xor_blobs(m=120, seed=1)
+    if prerequisites:
+        X = padded_for_shape_mistakes(X, 8, prerequisites)
+        expect_train_composes_its_parts(student, prerequisites, X, y, n_hidden=8, lr=0.5)
+        return
     call = "train(X, y, n_hidden=8, lr=0.5, epochs=300)"
-    result = run_train(student, prerequisites, call, X, y, n_hidden=8, lr=0.5, epochs=300)
-    if result is None:
-        return
-    _, losses = result
-    losses = np.asarray(losses, dtype=np.float64) if isinstance(losses, (list, tuple, np.ndarray)) \
-        else losses
+    params, losses = run_train(student, call, X, y, n_hidden=8, lr=0.5, epochs=300)
     losses = expect_shape(losses, (300,), call, name="losses")
-    learned = bool(np.all(np.isfinite(losses)) and losses[-1] < 0.6 * losses[0])
-    if not learned and prerequisites:  # a wrong gradient or step cannot learn: counted there
-        prerequisites.note(f"the loss did not fall well below its start, not charged here: "
-                           f"{prerequisites.counted()}")
-        return
     expect_true(np.all(np.isfinite(losses)), f"{call}: the losses contain NaN or inf")
-    expect_true(losses[-1] < 0.6 * losses[0],
-                f"{call}: the loss went from {losses[0]:.3f} to {losses[-1]:.3f}; it should "
-                "fall well below its starting value — check the sign of the update and that "
-                "each epoch uses the updated parameters")
+    # The fall is measured here, from the parameters train() returns and where it starts.
+    start, _ = measured_loss(reference, X, y, student.init_params(2, 8, 2, seed=0), 8,
+                             "init_params(2, 8, 2, seed=0)")
+    end, _ = measured_loss(reference, X, y, params, 8, call)
+    expect_true(np.isfinite(end), f"{call}: the returned parameters give a NaN or inf loss")
+    expect_true(end < 0.6 * start,
+                f"{call}: the loss of the returned parameters is {end:.3f}, from "
+                f"{start:.3f} at the start; it should fall well below its starting value — "
+                "check the sign of the update and that each epoch uses the updated parameters")
+    # The reported curve must be the loss of the run: its last value was recorded one step
+    # before the returned parameters, so it agrees with their loss up to that last step.
+    expect_true(abs(losses[-1] - end) <= 0.05 + 0.1 * end,
+                f"{call}: the last recorded loss is {losses[-1]:.3f}, but the returned "
+                f"parameters have a loss of {end:.3f} — record cross_entropy of each epoch's "
+                "forward pass and return the parameters you trained")
 
 
 @pytest.mark.points(3)
@@ -343,32 +408,17 @@ def test_train_lowers_the_loss(student, prerequisites):
 def test_train_solves_nonlinear_problem(student, reference, prerequisites):
     """train() learns a problem no straight line can solve (XOR-like blobs)"""
     X, y = xor_blobs(m=200, seed=0)
+    if prerequisites:
+        X = padded_for_shape_mistakes(X, 16, prerequisites)
+        expect_train_composes_its_parts(student, prerequisites, X, y, n_hidden=16, lr=0.5)
+        return
     call = "train(X, y) with the default settings"
-    result = run_train(student, prerequisites, call, X, y)
-    if result is None:
-        return
-    params = dict(expect_keys(result[0], PARAM_NAMES, call))
-    shape_tests = ("test_init_params_shapes", "test_backward_shapes")
-    for name, shape in (("W1", (2, 16)), ("b1", (16,)), ("W2", (16, 2)), ("b2", (2,))):
-        value = params[name]
-        if (name[0] == "b" and isinstance(value, np.ndarray) and value.shape == (1,) + shape
-                and prerequisites.any(*shape_tests)):  # (1, h) biases broadcast the same
-            params[name] = value.reshape(shape)
-            prerequisites.excuse(f"{name} of shape {value.shape}", *shape_tests)
-        expect_shape(params[name], shape, call, name=name)
-    diverged = not all(np.isfinite(params[name]).all() for name in PARAM_NAMES)
-    if diverged and prerequisites:
-        prerequisites.note(f"the parameters became NaN or inf, not charged here: "
-                           f"{prerequisites.counted()}")
-        return
+    params, _ = run_train(student, call, X, y)
+    _, params = measured_loss(reference, X, y, params, 16, call)
     for name in PARAM_NAMES:
         expect_finite(params[name], call, name=name)
     # Scored with the reference predict, so a predict() bug is not punished twice.
     accuracy = float(np.mean(reference.predict(X, params) == y))
-    if accuracy < 0.95 and prerequisites:
-        prerequisites.note(f"the accuracy ({accuracy:.0%}) is not charged here: "
-                           f"{prerequisites.counted()}")
-        return
     expect_true(accuracy >= 0.95,
                 f"{call}: the trained network classifies {accuracy:.0%} of the training "
                 "points correctly; it should reach at least 95% — check backward() and that "
