@@ -11,7 +11,7 @@ from grader.checks import (
     expect_shape,
     expect_true,
 )
-from grader.suites.circles.readers import grid_layout, mlp_of
+from grader.suites.circles.readers import grid_layout, mlp_of, network_predictions
 
 SIZES = (1, 2, 3, 4, 5, 6)
 GRID_HINT = "use the steps argument: np.linspace(low, high, steps) on each axis, then np.meshgrid"
@@ -51,6 +51,7 @@ def test_make_data_default(student, reference):
     expect_array(y, y_ref, "make_data()", name="y", check_dtype=False)
 
 
+@pytest.mark.public
 def test_make_data_parameters(student, reference):
     """make_data() passes n_samples, noise, factor and seed through to make_circles"""
     kwargs = dict(n_samples=80, noise=0.05, factor=0.3, seed=3)
@@ -86,8 +87,8 @@ def test_fit_mlp_fits_the_circles(student, threshold, record):
     """an MLP with 8 hidden units separates the two circles"""
     X, y = circles_data()
     model = student.fit_mlp(X, y, 8)
-    predicted = expect_labels(model.predict(X), len(X), "fit_mlp(X, y, 8).predict(X)",
-                              allowed=(0, 1))
+    # Scored with the network's forward pass computed here, cross-checked with predict().
+    predicted = network_predictions(model, X, "fit_mlp(X, y, 8)")
     accuracy = accuracy_score(y, predicted)
     record.metric("accuracy", accuracy)
     threshold("accuracy", accuracy)
@@ -108,6 +109,7 @@ def test_decision_grid_shape(student):
             expect_shape(value, (steps, steps), call, name=name, hints=[GRID_HINT])
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_decision_grid_covers_the_data(student, record):
     """decision_grid() spans the data with a margin and holds the model's predictions"""
@@ -130,7 +132,9 @@ def test_decision_grid_covers_the_data(student, record):
                     f"{call}: {name} spans {grid.max() - grid.min():.2f}, far wider than the "
                     f"data ({span:.2f}); keep the margin small (e.g. 10% of the range)")
     points = np.column_stack([xx.ravel(), yy.ravel()])
-    expected = np.asarray(model.predict(points)).reshape(xx.shape)
+    # The model's predictions computed here from its fitted weights: a predict() that says
+    # something else on grid-sized inputs cannot stand in for the grid.
+    expected = network_predictions(model, points, "fit_mlp(X, y, 8)", probe=X).reshape(xx.shape)
     Z = expect_array(Z, expected, call, name="Z", check_dtype=False,
                      hints=["Z should be model.predict on the grid points "
                             "np.column_stack([xx.ravel(), yy.ravel()]), reshaped to xx.shape"])
@@ -158,15 +162,21 @@ def test_accuracy_rises_with_hidden_units(student, threshold, record):
            for k, v in result.items()}
     expect_true(all(0.0 <= a <= 1.0 for a in acc.values()),
                 f"{call}: accuracies must lie between 0 and 1 (a fraction, not a percentage)")
+    # The accuracies scored are measured here, from the networks fit_mlp() builds (its forward
+    # pass computed in the grader); the reported numbers are checked for form above and against
+    # fit_mlp() in test_accuracy_by_hidden_uses_fit_mlp.
+    acc = {size: accuracy_score(y, network_predictions(student.fit_mlp(X, y, size), X,
+                                                       f"fit_mlp(X, y, {size})"))
+           for size in SIZES}
     for size, value in acc.items():
         record.metric(f"train_accuracy_{size}_units", value)
     best_large = max(acc[4], acc[5], acc[6])
     expect_true(acc[1] < 0.9,
-                f"{call}: one hidden ReLU unit reaches {acc[1]:.2f}, which a single fold "
-                "cannot do on circles — does each model really use `size` hidden units?")
+                f"fit_mlp(X, y, 1): one hidden ReLU unit reaches {acc[1]:.2f}, which a single "
+                "fold cannot do on circles — does fit_mlp() really use `hidden` units?")
     expect_true(best_large > acc[1] + 0.1,
-                f"{call}: 4-6 units do no better ({best_large:.2f}) than 1 unit "
-                f"({acc[1]:.2f}) — fit a fresh model per size")
+                f"fit_mlp(X, y, size): 4-6 units do no better ({best_large:.2f}) than 1 unit "
+                f"({acc[1]:.2f}) — fit a fresh model with `hidden` units each time")
     threshold("best_accuracy_4_to_6_units", best_large)
 
 
@@ -181,7 +191,8 @@ def test_accuracy_by_hidden_uses_fit_mlp(student):
         value = expect_number(result.get(size, result.get(float(size))), call,
                               name=f"accuracy for {size} units")
         model = student.fit_mlp(X, y, size, seed=1)
-        direct = accuracy_score(y, np.asarray(model.predict(X)))
+        direct = accuracy_score(y, network_predictions(model, X, f"fit_mlp(X, y, {size}, "
+                                                                 "seed=1)"))
         expect_true(abs(value - direct) < 1e-9,
                     f"{call}: for {size} units it reports {value:.3f}, but fit_mlp(X, y, "
                     f"{size}, seed=1) scores {direct:.3f} on the same data — build each model "
