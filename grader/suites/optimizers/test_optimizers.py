@@ -433,6 +433,7 @@ def test_binary_cross_entropy(student, reference):
         matches([want / np.log(10)], "use the natural log (np.log), not log10")])
 
 
+@pytest.mark.public
 @pytest.mark.depends_on("test_binary_cross_entropy")
 def test_binary_cross_entropy_extreme(student, reference, prerequisites):
     """binary_cross_entropy() stays finite, without warnings, for p exactly 0 and 1"""
