@@ -95,6 +95,19 @@ def build_submission(folder: str, dest: Path) -> Path:
     return dest
 
 
+def graded_bug(folder: str, cache: dict, tmp_path_factory):
+    """The GradingResult of the bug's submission, graded with every test (hidden and public:
+    TestResult.public tells them apart), on its own exercise first and the cheap exercises
+    after it. Cached in ``cache`` (the session fixture ``bug_gradings``), so the whole test
+    session grades each bug once."""
+    if folder not in cache:
+        own = BUGS[folder]["exercise"]
+        graded = [own] + [name for name in CHEAP_EXERCISES if name != own]
+        submission = build_submission(folder, tmp_path_factory.mktemp("bug") / "submission")
+        cache[folder] = grade(submission, exercises=graded)
+    return cache[folder]
+
+
 GRADING_PARAMS = [pytest.param(folder, id=folder, marks=pytest.mark.slow) for folder in sorted(BUGS)]
 
 
@@ -133,11 +146,12 @@ def test_enough_bugs_per_exercise():
 # ---- grading: points lost in the buggy exercise only, with a helpful message --------------------
 
 @pytest.mark.parametrize("folder", GRADING_PARAMS)
-def test_bug_loses_points_only_in_its_exercise(folder, tmp_path, suite_source_lines):
+def test_bug_loses_points_only_in_its_exercise(folder, bug_gradings, tmp_path_factory,
+                                               suite_source_lines):
     spec = BUGS[folder]
     own = spec["exercise"]
     graded = [own] + [name for name in CHEAP_EXERCISES if name != own]
-    result = grade(build_submission(folder, tmp_path / "submission"), exercises=graded)
+    result = graded_bug(folder, bug_gradings, tmp_path_factory)
 
     for name in graded[1:]:
         other = result.exercise(name)
