@@ -651,13 +651,6 @@ def test_odd_archives_are_refused_with_exit_2_never_a_grader_fault(tmp_path, cas
 # ------------------------------------------------------------------------------------------------
 # the dependency rule: a prerequisite failed on purpose must not excuse what it does not cause
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason=(
-    "open: with one cheap prerequisite failed on purpose (init_params ignoring its seed, -1), "
-    "grader/suites/backprop/test_backprop.py run_train / test_train_lowers_the_loss / "
-    "test_train_solves_nonlinear_problem excuse ANY failure of train() (it raising, the loss "
-    "not falling, NaN parameters, low accuracy) as 'already counted' and pass: +5 for a "
-    "train() that only raises; fix there (measure train() with the reference's parts, or "
-    "award no points for a test that measured nothing, via the prerequisites mechanism)"))
 def test_a_sacrificed_prerequisite_excuses_nothing_it_does_not_cause(tmp_path):
     from grader.grading import grade
 
@@ -716,14 +709,6 @@ def test_a_predict_that_is_not_the_network_earns_no_accuracy(tmp_path):
         f"points (the same network without it: {control['test_held_out_accuracy']})"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open: the circles suite scores what the student's objects say: an MLPClassifier subclass "
-    "trained for one iteration whose predict() is a hand-written radius rule earns "
-    "test_fit_mlp_fits_the_circles (3), and accuracy_by_hidden() returning made-up rising "
-    "numbers earns test_accuracy_rises_with_hidden_units (3); fix in "
-    "grader/suites/circles/test_circles.py (predict with a forward pass computed in the grader "
-    "from the fitted coefs_/intercepts_, and measure the accuracies per size there through "
-    "fit_mlp)"))
 def test_circles_points_come_from_the_network_not_from_its_claims(tmp_path):
     from grader.grading import grade
 
@@ -744,12 +729,6 @@ def test_circles_points_come_from_the_network_not_from_its_claims(tmp_path):
     assert gained == {}, f"points earned by claims, not by the network: {gained}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open: test_train_lowers_the_loss scores the losses train() reports, not a loss the grader "
-    "measures: a train() that trains nothing and returns a made-up falling curve earns its 2 "
-    "points; fix in grader/suites/backprop/test_backprop.py (compute the reference loss of the "
-    "parameters train() returns after few and after many epochs, or check the reported "
-    "curve's last value against the loss of the returned parameters)"))
 def test_a_made_up_loss_curve_earns_nothing(tmp_path):
     from grader.grading import grade
 
