@@ -678,14 +678,6 @@ def test_a_sacrificed_prerequisite_excuses_nothing_it_does_not_cause(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "open: predict() is whatever the student's model class says: a Sequential subclass whose "
-    "predict() runs a 1-nearest-neighbour search over the training set it kept in train() "
-    "earns the held-out accuracy points with a network trained on 64 images (varied held-out "
-    "images do not help: no public data is used); fix in grader/suites/mnist_ann (conftest "
-    "held_out_probs / test_held_out_accuracy): score a forward pass computed in the grader from "
-    "model.get_weights() for the structure test_model_structure approved, or require "
-    "predict() to agree with it on the held-out batch"))
 def test_a_predict_that_is_not_the_network_earns_no_accuracy(tmp_path):
     from grader.grading import grade
 

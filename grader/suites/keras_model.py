@@ -393,3 +393,95 @@ def history_series(history: Any, call: str) -> dict[str, list[float]]:
         if isinstance(values, (list, tuple)) and all(isinstance(v, (int, float)) for v in values):
             series[str(key)] = [float(v) for v in values]
     return series
+
+
+# --------------------------------------------------------------------------------------------
+# the network's forward pass, computed here (numpy): what a score measures
+# --------------------------------------------------------------------------------------------
+@dataclass
+class DenseForward:
+    """The model's computation as read by ``read_model`` (Dense chain with folded activations,
+    nested models flattened, identity-at-inference and reshaping layers skipped) with the
+    weights from each Dense layer's ``get_weights()``. ``scores(x)`` is what ``model.predict``
+    of the same network returns, computed in the grader: a score built on it measures the
+    network, not whatever a model class's ``predict`` says."""
+    layers: list[tuple[np.ndarray, np.ndarray, tuple[str, ...]]]
+    reading: ModelReading
+
+    def scores(self, x: Any) -> np.ndarray:
+        h = np.asarray(x, dtype=np.float64)
+        h = h.reshape(len(h), -1)
+        with np.errstate(all="ignore"):
+            for W, b, activations in self.layers:
+                h = h @ W + b
+                for name in activations:
+                    h = _ACTIVATIONS[name](h)
+        return h
+
+
+def dense_forward(model: Any, call: str, shape: tuple[int, ...]) -> DenseForward:
+    """``DenseForward`` of ``model``; CheckFailed when it is not a chain of Dense layers whose
+    weights and activations the grader can read (the message says what it found)."""
+    reading = read_model(model, call)
+    if reading.extras:
+        raise CheckFailed(f"{call}: the model holds layers other than Dense and activations "
+                          f"({short(', '.join(reading.extras), 120)}); the grader scores the "
+                          "Dense network the instructions ask for")
+    if not reading.dense:
+        raise CheckFailed(f"{call}: the model has no Dense layers")
+    if reading.subclassed:      # call() may apply activations its layers do not show
+        reading = infer_activations(reading, shape, probe(model, shape, call), call)
+    layers = []
+    for layer, (units, activation) in zip(reading.dense_layers, reading.dense):
+        try:
+            values = layer.get_weights()
+        except (StudentError, AttributeError, TypeError):
+            values = None
+        if not (isinstance(values, (list, tuple)) and 1 <= len(values) <= 2
+                and all(isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in values)
+                and values[0].ndim == 2 and values[0].shape[1] == units
+                and (len(values) == 1 or values[1].shape == (units,))):
+            raise CheckFailed(f"{call}: the weights of a Dense({units}) layer could not be read "
+                              "(layer.get_weights() should give [kernel, bias])")
+        W = values[0].astype(np.float64)
+        b = values[1].astype(np.float64) if len(values) == 2 else np.zeros(units)
+        names = tuple(a for a in activation.split(" then ") if a != "linear")
+        unknown = [a for a in names if a not in _ACTIVATIONS]
+        if unknown:
+            raise CheckFailed(f"{call}: the activation {short(unknown[0], 40)!r} is not one the "
+                              "grader computes (relu, sigmoid, tanh, softmax, linear)")
+        layers.append((W, b, names))
+    for (W, _, _), (W2, _, _) in zip(layers, layers[1:]):
+        if W.shape[1] != W2.shape[0]:
+            raise CheckFailed(f"{call}: the Dense layers do not chain ({W.shape} then "
+                              f"{W2.shape})")
+    return DenseForward(layers, reading)
+
+
+def network_scores(model: Any, x: np.ndarray, call: str, shape: tuple[int, ...],
+                   probe_rows: int = 32) -> np.ndarray:
+    """The network's output for ``x`` computed here (``dense_forward``), cross-checked with
+    ``model.predict`` on the first ``probe_rows`` rows: if they disagree, predict() is not
+    the network's computation and the check fails saying so."""
+    forward = dense_forward(model, call, shape)
+    ours = forward.scores(x)
+    if ours.shape[-1] != forward.layers[-1][0].shape[1] or ours.shape[0] != len(x):
+        raise CheckFailed(f"{call}: the network's output has shape {ours.shape}")
+    rows = np.asarray(x)[:probe_rows]
+    try:
+        theirs = model.predict(rows, verbose=0)
+    except StudentError as exc:
+        raise CheckFailed(f"{call}: model.predict failed on {len(rows)} rows "
+                          f"({exc.type_name}: {short(str(exc), 200)})") from None
+    if isinstance(theirs, (list, tuple)) and len(theirs) == 1:
+        theirs = theirs[0]
+    agree = (isinstance(theirs, np.ndarray) and theirs.dtype.kind in "fiu"
+             and theirs.shape == ours[:len(rows)].shape
+             and bool(np.allclose(theirs.astype(np.float64), ours[:len(rows)],
+                                  rtol=1e-3, atol=1e-3)))
+    if not agree:
+        raise CheckFailed(f"{call}: model.predict(X) does not match the network's own forward "
+                          "pass (its Dense layers' weights and activations, computed by the "
+                          "grader) — predict() is not the network's computation; use the "
+                          "Keras model's own predict")
+    return ours

@@ -13,6 +13,7 @@ import pytest
 
 from grader.checks import CheckFailed, describe, expect_dtype, expect_shape, expect_true
 from grader.proxy import RemoteHandle
+from grader.suites.keras_model import network_scores
 from grader.suites.outcome import Once
 
 SPLIT_SEED = 0
@@ -105,6 +106,10 @@ def trained(student, attrition, student_features):
         model = expect_keras_model(student.build_model(X_train.shape[1]),
                                    f"build_model({X_train.shape[1]})")
         history = student.train(model, X_train, attrition.y_train)  # defaults: 30 epochs, batch 32
-        probs = model.predict(X_test, verbose=0)
+        # The network's forward pass on the student's held-out features, computed HERE from
+        # its Dense layers' weights (numpy) and checked against model.predict on a probe
+        # batch: the score is the network's, not whatever a model class's predict() says.
+        # (The features themselves come from the student's preprocess(): see docs/SECURITY.md.)
+        probs = network_scores(model, X_test, "model.predict(X_test)", (X_train.shape[1],))
         return model, history, probs
     return Once(pipeline)
