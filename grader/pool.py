@@ -125,6 +125,35 @@ class Spare:
         shutil.rmtree(self.copy, ignore_errors=True)
 
 
+SPARE_PREFIX = "grader-spare-"
+_SWEPT = False
+
+
+def _sweep_leftovers(min_age: float = 600.0) -> None:
+    """Remove the spare folders of grading processes that died without cleaning up (killed):
+    their owner's pid, in the name, is gone and they are older than ``min_age`` seconds (a
+    young one may belong to a grader in another PID namespace). Once per process."""
+    global _SWEPT
+    if _SWEPT:
+        return
+    _SWEPT = True
+    try:
+        entries = list(Path(tempfile.gettempdir()).glob(f"{SPARE_PREFIX}*-*"))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            owner = int(entry.name[len(SPARE_PREFIX):].split("-", 1)[0])
+            if owner == os.getpid() or Path(f"/proc/{owner}").exists():
+                continue
+            st = entry.lstat()
+            if time.time() - st.st_mtime < min_age or not entry.is_dir() or entry.is_symlink():
+                continue
+        except (ValueError, OSError):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+
+
 def _none_shown(mode, paths: list[Path]) -> bool:
     """True when no path of ``paths`` is visible to a worker anyway (then hiding it changes
     nothing in the worker's command line). Reduced mode hides nothing (its notes say so)."""
@@ -158,7 +187,8 @@ class WorkerPool:
         for _ in range(count):
             if self._closed:
                 return
-            copy = Path(tempfile.mkdtemp(prefix="grader-spare-"))
+            _sweep_leftovers()
+            copy = Path(tempfile.mkdtemp(prefix=f"{SPARE_PREFIX}{os.getpid()}-"))
             prepare_student_dir(copy, None)   # empty, the grading user's: enterable, read-only
             uid = allocate_uid(mode)
             try:
@@ -393,9 +423,13 @@ def standby(args, grade_command) -> int:
     from grader import assignment
     from grader.sandbox import Limits, default_hidden_paths, detect_mode
 
+    import signal
+
     names = args.exercise or list(assignment.EXERCISE_NAMES)
     pool = WorkerPool() if enabled(getattr(args, "pool", None)) else None
     stdin = sys.stdin.buffer
+    # the batch ends a standby it no longer needs with SIGTERM: stop its spares on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     def prepare(line: bytes) -> bool:
         if not line.strip():
@@ -429,6 +463,7 @@ def standby(args, grade_command) -> int:
         os.dup2(fd, 2)
         os.close(fd)
         args.out, args.standby = job["out"], False
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)   # grading: as the plain command
         return grade_command(args)
 
 
@@ -516,8 +551,10 @@ class StandbyGraders:
     def _kill(self, proc) -> None:
         with contextlib.suppress(OSError):
             proc.stdin.close()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            proc.terminate()        # the standby stops its spares and removes their folders
         try:
-            proc.wait(5)
+            proc.wait(20)
         except Exception:  # noqa: BLE001 - killed below
             pass
         if proc.poll() is None:

@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -111,6 +113,7 @@ def test_a_spare_is_empty_until_claimed_and_is_used_once(mode, tmp_path):
         assert worker.alive and warm.idle == 0
         worker.close()
         assert not worker.alive
+        shutil.rmtree(copy)        # what the proxy does with a worker's copy
     finally:
         warm.close()
 
@@ -126,9 +129,13 @@ def test_a_spare_started_for_other_settings_is_not_used(mode):
             shown = Path(np.__file__).resolve().parent / "LICENSE.txt"
             if shown.exists():
                 assert warm.reserve(mode, Limits(), hidden + [shown], ()) is None
-        assert warm.reserve(mode, Limits(), hidden + [Path("/nonexistent/x")], ()) is not None
+        spare = warm.reserve(mode, Limits(), hidden + [Path("/nonexistent/x")], ())
+        assert spare is not None
+        warm.give_back(spare)      # never claimed: back in the pool, stopped by close()
+        assert warm.idle == 1
     finally:
         warm.close()
+    assert not list(Path(tempfile.gettempdir()).glob(f"{spare.copy.name}"))   # removed
 
 
 # ---- the same grades with and without the pool --------------------------------------------------
@@ -274,7 +281,10 @@ def test_standbys_are_prepared_ahead_for_the_next_local_submissions_only(tmp_pat
 
     def popen(cmd):
         record = tmp_path / f"stdin-{len(started)}"
-        proc = subprocess.Popen([sys.executable, "-c", "import sys; open(sys.argv[1], 'wb')"
+        # like a standby: SIGTERM does not cut it short, end of input ends it
+        proc = subprocess.Popen([sys.executable, "-c", "import signal, sys; signal.signal("
+                                 "signal.SIGTERM, signal.SIG_IGN); open(sys.argv[1] + '.up', "
+                                 "'w').close(); open(sys.argv[1], 'wb')"
                                  ".write(sys.stdin.buffer.read())", str(record)],
                                 stdin=subprocess.PIPE, start_new_session=True)
         started.append((record, proc))
@@ -293,6 +303,10 @@ def test_standbys_are_prepared_ahead_for_the_next_local_submissions_only(tmp_pat
     third = graders.take(cmd, "c", "/c/c")       # c's own, prepared; d started ahead
     assert third is started[1][1] and len(started) == 4
     graders.go(third, "/o/c", "/o/c/log")
+    deadline = time.monotonic() + 30
+    while not all(Path(f"{record}.up").exists() for record, _ in started):
+        assert time.monotonic() < deadline, "the stand-in processes did not start"
+        time.sleep(0.05)
     graders.close()                              # d never taken: ended
     for _, proc in started:
         assert proc.wait(10) == 0
@@ -303,3 +317,20 @@ def test_standbys_are_prepared_ahead_for_the_next_local_submissions_only(tmp_pat
     assert told[2] == [{"submission": "/tmp/clone/b"}, {"out": "/o/b", "log": "/o/b/log"}]
     assert told[3] == [{"submission": "/c/d"}]   # told its submission, never to go
     assert started[3][1] in forgotten
+
+
+def test_spare_folders_of_killed_graders_are_swept(tmp_path, monkeypatch):
+    """A grading process killed with its spares leaves their folders; the next one removes
+    those of dead processes once they are old, and nothing of a live or a young one."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(pool, "_SWEPT", False)
+    dead = tmp_path / f"{pool.SPARE_PREFIX}2147483646-abc"
+    young = tmp_path / f"{pool.SPARE_PREFIX}2147483646-def"
+    alive = tmp_path / f"{pool.SPARE_PREFIX}{os.getppid()}-ghi"
+    for folder in (dead, young, alive):
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "neuron.py").write_text("x = 1\n")
+    for folder in (dead, alive):
+        os.utime(folder, (1, 1))
+    pool._sweep_leftovers()
+    assert not dead.exists() and young.exists() and alive.exists()
