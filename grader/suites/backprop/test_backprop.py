@@ -51,7 +51,8 @@ def numerical_gradients(reference, X, y, params, eps=1e-6):
     yardstick, and a cross_entropy() bug is not punished twice."""
     def loss(p):
         probs, _ = reference.forward(X, p)
-        return float(reference.cross_entropy(probs, y))
+        # a fresh copy: a replayed frozen value is read-only, which its digest would record
+        return float(reference.cross_entropy(np.array(probs, dtype=np.float64), y))
 
     grads = {}
     for name in PARAM_NAMES:
@@ -130,7 +131,9 @@ def _no_relu_mask_predicate(reference, X, y, params, name):
     """Matches the gradient a student gets when the ReLU derivative is left out: the
     reference backward() given a cache in which every hidden unit is active (Z1 > 0)."""
     _, cache = reference.forward(X, params)
-    always_on = dict(cache, Z1=np.abs(np.asarray(cache["Z1"], dtype=np.float64)) + 1.0)
+    # fresh copies: a replayed frozen value is read-only, which its digest would record
+    always_on = {key: np.array(value, dtype=np.float64) for key, value in cache.items()}
+    always_on["Z1"] = np.abs(always_on["Z1"]) + 1.0
     wrong = reference.backward(X, y, params, always_on)[name]
     return lambda got, expected: bool(np.allclose(got, wrong, rtol=1e-5, atol=1e-9))
 
