@@ -90,6 +90,7 @@ def test_preprocess_drops_the_target(student, student_features, attrition):
                         "Attrition column: drop it (errors='ignore') before encoding"])
 
 
+@pytest.mark.public
 @pytest.mark.points(3)
 def test_preprocess_fitted_on_training_rows_only(student, student_features, attrition):
     """preprocess() learns scaling and categories from the training rows only"""
@@ -112,6 +113,7 @@ def test_preprocess_fitted_on_training_rows_only(student, student_features, attr
                         "there are: fit on train_df only"])
 
 
+@pytest.mark.public
 @pytest.mark.points(2)
 def test_preprocess_scales_and_one_hot_encodes(student_features, attrition):
     """preprocess() scales the numeric columns and one-hot encodes the text columns"""
