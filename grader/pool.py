@@ -516,31 +516,27 @@ class StandbyGraders:
         """The standby for submission ``key`` (warm when one was prepared for it), told to
         grade ``target``; and the next ones started ahead for submissions still waiting."""
         stale = []
+        # all under the lock (a start is a fork and exec, milliseconds): two jobs taking at
+        # once must never both start a standby for the same later submission
         with self._lock:
             self._queue = [entry for entry in self._queue if entry[0] != key]
             found = self._idle.pop(key, None)
-            if found is not None and found[1] is None:    # still being started by another
-                found = None
             if found is not None and (found[0] != command or found[1].poll() is not None):
                 stale.append(found[1])
                 found = None
+            if found is None:
+                proc = self._popen(list(command))
+                self._send(proc, submission=target)
+            else:
+                proc = found[1]
             wanted = [entry for entry in self._queue if entry[0] not in self._idle]
             room = max(0, self.ahead - len(self._idle))
-            ahead = [entry for entry in wanted if entry[1] is not None][:room]
-            for entry in ahead:
-                self._idle[entry[0]] = (command, None)    # claimed: started below
-        for proc in stale:
-            self._kill(proc)
-        if found is None:
-            proc = self._popen(list(command))
-            self._send(proc, submission=target)
-        else:
-            proc = found[1]
-        for sub_id, path in ahead:
-            nxt = self._popen(list(command))
-            self._send(nxt, submission=path)
-            with self._lock:
+            for sub_id, path in [entry for entry in wanted if entry[1] is not None][:room]:
+                nxt = self._popen(list(command))
+                self._send(nxt, submission=path)
                 self._idle[sub_id] = (command, nxt)
+        for old in stale:
+            self._kill(old)
         return proc
 
     def go(self, proc, out: str, log: str) -> None:

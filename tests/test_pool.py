@@ -334,3 +334,34 @@ def test_spare_folders_of_killed_graders_are_swept(tmp_path, monkeypatch):
         os.utime(folder, (1, 1))
     pool._sweep_leftovers()
     assert not dead.exists() and young.exists() and alive.exists()
+
+
+def test_two_jobs_taking_at_once_start_one_standby_per_submission():
+    import threading
+
+    started = []
+
+    def popen(cmd):
+        time.sleep(0.2)            # a slow start: the other job takes meanwhile
+        proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.buffer.read()"],
+                                stdin=subprocess.PIPE, start_new_session=True)
+        started.append(proc)
+        return proc
+
+    graders = pool.StandbyGraders(popen, lambda proc: None, ahead=2)
+    graders.expect([("a", "/c/a"), ("b", "/c/b"), ("c", "/c/c"), ("d", "/c/d")])
+    cmd = ("grader", "grade", "-", "--standby")
+    taken = {}
+    jobs = [threading.Thread(target=lambda k=k: taken.__setitem__(k, graders.take(cmd, k,
+                                                                                  f"/c/{k}")))
+            for k in ("a", "b")]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join()
+    graders.take(cmd, "c", "/c/c")
+    graders.take(cmd, "d", "/c/d")
+    assert len(started) == 4, "a standby was started twice for one submission"
+    for proc in started:
+        proc.stdin.close()
+        proc.wait(10)
