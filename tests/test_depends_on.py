@@ -312,3 +312,36 @@ def test_untouched_stubs_earn_nothing_from_the_fallbacks():
     for exercise in result.exercises:
         assert exercise.status == "not_attempted", exercise.name
         assert [t.id for t in exercise.tests if t.points > 0] == []
+
+
+# ---- a start already charged: the rule is measured from the student's own start ---------------
+SEEDED_START = ("self.weights_ = np.zeros(X.shape[1], dtype=np.float64)",
+                "self.weights_ = np.random.RandomState(1).normal(scale=0.01, size=X.shape[1])")
+FLIPPED_RULE = ("update = float(self.lr * (target - y_hat))",
+                "update = float(self.lr * (y_hat - target))")
+
+
+def _perceptron(tmp_path, name, *changes):
+    source = (ROOT / "solutions" / "perceptron.py").read_text()
+    for old, new in changes:
+        assert old in source
+        source = source.replace(old, new)
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "perceptron.py").write_text(source)
+    result = grade(folder, exercises=["perceptron"])
+    return {t.id.split("::")[1]: t for t in result.exercises[0].tests}
+
+
+@pytest.mark.slow
+def test_a_seeded_start_is_charged_once_and_a_broken_rule_earns_no_excuse(tmp_path):
+    """Raschka-style seeded random weights: only the start is charged, and the rule on random
+    data is measured from that start. The same start with a broken rule earns nothing there:
+    a test that cannot measure its subject never passes by excuse."""
+    seeded = _perceptron(tmp_path, "seeded", SEEDED_START)
+    lost = sorted(name for name, t in seeded.items() if t.points < t.max_points)
+    assert lost == ["test_one_epoch_on_and"], lost
+    assert "already counted in test_one_epoch_on_and" in \
+        seeded["test_rule_on_random_separable_data"].message
+    broken = _perceptron(tmp_path, "broken", SEEDED_START, FLIPPED_RULE)
+    assert broken["test_rule_on_random_separable_data"].points == 0

@@ -110,6 +110,38 @@ def start_hint(student, n):
     return ""
 
 
+def starting_point(student, X, y, call):
+    """The weights and bias fit() starts from: Perceptron(epochs=0).fit(X, y) makes no update.
+    A start that differs between two fits cannot be measured from: the test fails."""
+    starts = []
+    for _ in range(2):
+        model = student.Perceptron(lr=0.1, epochs=0)
+        model.fit(X, y)
+        w = expect_finite(expect_shape(model.weights_, (X.shape[1],), call, name="weights_"),
+                          call, name="weights_").astype(np.float64)
+        starts.append((w, expect_number(model.bias_, call, name="bias_")))
+    (w1, b1), (w2, b2) = starts
+    expect_true(np.array_equal(w1, w2) and b1 == b2,
+                f"{call}: not measured — weights_ starts at different values on every fit, "
+                "so the rule cannot be checked from its start; start from np.zeros(n_features) "
+                "and bias 0.0, as the docstring says")
+    return w1, b1
+
+
+def rule_from(start, X, y, lr, epochs):
+    """The perceptron rule of the docstring run from ``start`` (hidden tests only)."""
+    w, b = np.array(start[0], dtype=np.float64), float(start[1])
+    for _ in range(epochs):
+        mistakes = 0
+        for x_i, target in zip(np.asarray(X, dtype=np.float64), y):
+            update = lr * (int(target) - (1 if x_i @ w + b >= 0 else 0))
+            w, b = w + update * x_i, b + update
+            mistakes += update != 0
+        if mistakes == 0:
+            break
+    return w, b
+
+
 def rule_hints(student, X, default):
     """The start is named when the evidence shows it; otherwise ``default``."""
     found = start_hint(student, X.shape[1])
@@ -204,8 +236,18 @@ def test_rule_on_random_separable_data(student, reference, prerequisites):
         # weights, whatever the rule, lr only scales every weight (the predictions depend on
         # the sign of w·x + b alone), so lr=0.1 must give a tenth of lr=1.
         if start_hint(student, X.shape[1]):
-            prerequisites.excuse("the rule on random data is not measured (the start is "
-                                 "not zero)", "test_one_epoch_on_and")
+            # The start is already charged: measure the rule from the student's own start
+            # (a seeded random start, as in many textbooks). A test that cannot measure its
+            # subject earns nothing.
+            start = starting_point(student, X, y, call)
+            want_w, want_b = rule_from(start, X, y, lr=0.1, epochs=3)
+            expect_array(got.weights_, want_w, call, name="weights_", rtol=1e-6, atol=1e-9,
+                         hints=["from your own starting weights, the weights after 3 epochs "
+                                "differ from the perceptron rule's: after each mistake add "
+                                "lr * (y - y_hat) * x to the weights and lr * (y - y_hat) to "
+                                "the bias"])
+            expect_scalar(got.bias_, want_b, call, name="bias_", rtol=1e-6, atol=1e-9)
+            prerequisites.excuse("the starting weights themselves", "test_one_epoch_on_and")
             return
         unit = fitted(student, X, y, lr=1.0, epochs=3)
         expect_true(np.any(np.asarray(unit.weights_, dtype=np.float64) != 0),
