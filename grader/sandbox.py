@@ -214,30 +214,38 @@ def _can_unshare_mounts() -> bool:
         return False
 
 
-def _open_the_way(libc, reach) -> None:
-    """In the worker's private mount namespace (forked child, before exec): cover each closed
-    folder of ``reach`` with an empty tmpfs and bind back the entries the worker needs."""
+def _cover_keeping(libc, top: bytes, names, options: bytes, stage_prefix: bytes,
+                   mode: int) -> None:
+    """Cover ``top`` with a fresh tmpfs (``options``) and bind back only its entries
+    ``names`` (staged in the private /dev/shm meanwhile); a folder bound back is made with
+    ``mode``. Runs in the worker's private mount namespace (forked child, before exec)."""
     def check(result: int, what: bytes) -> None:
         if result != 0:
             err = ctypes.get_errno()
             raise OSError(err, f"{os.strerror(err)}: {what.decode(errors='replace')}")
 
+    staged = []
+    for j, name in enumerate(names):
+        source, stage = top + b"/" + name, stage_prefix + b"-%d" % j
+        is_dir = os.path.isdir(source)
+        os.mkdir(stage) if is_dir else open(stage, "wb").close()
+        check(libc.mount(source, stage, None, MS_BIND | MS_REC, None), source)
+        staged.append((stage, name, is_dir))
+    check(libc.mount(b"tmpfs", top, b"tmpfs", MS_NOSUID | MS_NODEV, options), top)
+    for stage, name, is_dir in staged:
+        dest = top + b"/" + name
+        os.mkdir(dest, mode) if is_dir else open(dest, "wb").close()
+        check(libc.mount(stage, dest, None, MS_BIND | MS_REC, None), dest)
+        libc.umount2(stage, MNT_DETACH)
+        os.rmdir(stage) if is_dir else os.unlink(stage)
+
+
+def _open_the_way(libc, reach) -> None:
+    """In the worker's private mount namespace (forked child, before exec): cover each closed
+    folder of ``reach`` with an empty tmpfs and bind back the entries the worker needs."""
     for i, (top, names) in enumerate(reach):
-        staged = []
-        for j, name in enumerate(names):
-            source, stage = top + b"/" + name, b"/dev/shm/.grader-reach-%d-%d" % (i, j)
-            is_dir = os.path.isdir(source)
-            os.mkdir(stage) if is_dir else open(stage, "wb").close()
-            check(libc.mount(source, stage, None, MS_BIND | MS_REC, None), source)
-            staged.append((stage, name, is_dir))
-        check(libc.mount(b"tmpfs", top, b"tmpfs", MS_NOSUID | MS_NODEV,
-                         b"mode=0711,size=1048576"), top)
-        for stage, name, is_dir in staged:
-            dest = top + b"/" + name
-            os.mkdir(dest, 0o755) if is_dir else open(dest, "wb").close()
-            check(libc.mount(stage, dest, None, MS_BIND | MS_REC, None), dest)
-            libc.umount2(stage, MNT_DETACH)
-            os.rmdir(stage) if is_dir else os.unlink(stage)
+        _cover_keeping(libc, top, names, b"mode=0711,size=1048576",
+                       b"/dev/shm/.grader-reach-%d" % i, 0o755)
 
 
 # World-writable folders of the machine: in reduced mode as root each becomes a private,
@@ -264,26 +272,8 @@ def _private_temp(libc, plan, options: bytes) -> None:
     """In the worker's private mount namespace (forked child, before exec): cover each shared
     temp folder with a fresh tmpfs (``options``: size and mode 1777) and bind back only the
     entries the worker needs."""
-    def check(result: int, what: bytes) -> None:
-        if result != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"{os.strerror(err)}: {what.decode(errors='replace')}")
-
     for i, (top, names) in enumerate(plan):
-        staged = []
-        for j, name in enumerate(names):
-            source, stage = top + b"/" + name, b"/dev/shm/.grader-temp-%d-%d" % (i, j)
-            is_dir = os.path.isdir(source)
-            os.mkdir(stage) if is_dir else open(stage, "wb").close()
-            check(libc.mount(source, stage, None, MS_BIND | MS_REC, None), source)
-            staged.append((stage, name, is_dir))
-        check(libc.mount(b"tmpfs", top, b"tmpfs", MS_NOSUID | MS_NODEV, options), top)
-        for stage, name, is_dir in staged:
-            dest = top + b"/" + name
-            os.mkdir(dest, 0o700) if is_dir else open(dest, "wb").close()
-            check(libc.mount(stage, dest, None, MS_BIND | MS_REC, None), dest)
-            libc.umount2(stage, MNT_DETACH)
-            os.rmdir(stage) if is_dir else os.unlink(stage)
+        _cover_keeping(libc, top, names, options, b"/dev/shm/.grader-temp-%d" % i, 0o700)
 
 
 def default_hidden_paths() -> list[Path]:
