@@ -340,3 +340,18 @@ def test_edition_dependencies_install_on_every_os(platform):
     assert len(chosen & {"tensorflow", "tensorflow-cpu"}) == 1, chosen
     assert {"numpy", "keras", "pytest", "tqdm", "scikit-learn"} <= chosen
     assert ("pyseccomp" in chosen) == (platform["sys_platform"] == "linux")
+
+
+def test_a_replayed_read_only_value_digests_like_the_recorded_one():
+    """Frozen values come back read-only; passed back into ``reference`` they must name the
+    same recorded call as the writable value did when it was recorded."""
+    import numpy as np
+
+    from grader.frozen_reference import arguments_digest
+
+    writable = np.arange(6.0).reshape(2, 3)
+    replayed = writable.copy()
+    replayed.flags.writeable = False
+    assert arguments_digest((replayed, {"W": replayed}), {"b": replayed}) == \
+        arguments_digest((writable, {"W": writable}), {"b": writable})
+    assert arguments_digest((writable + 1,), {}) != arguments_digest((writable,), {})
