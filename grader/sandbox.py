@@ -569,7 +569,10 @@ def launch_spec(mode: Mode, student_dir: Path, fd: int, limits: Limits,
     # its own uid must get through closed folders above the interpreter, its copy and home
     reach = _reach_plan((student_dir, home)) if uid is not None and _is_root() and LINUX \
         else None
-    private_temp = _private_temp_plan((student_dir, home, *_needed_paths())) \
+    # what the worker imports may live under /tmp too (a checkout or a virtual environment
+    # there, a .pth naming another environment's site-packages): bound back into its /tmp
+    on_path = [p for p in sys.path if p and os.path.isdir(p)]
+    private_temp = _private_temp_plan((student_dir, home, *_needed_paths(), *on_path)) \
         if uid is not None and _is_root() and LINUX and _can_unshare_mounts() else ()
     return LaunchSpec(argv, env, _preexec(limits, _is_root() and LINUX, cgroup,
                                           filter_here=filtered, reach=reach,
