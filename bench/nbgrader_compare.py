@@ -1158,15 +1158,7 @@ def ensure_venv(venv: Path, wanted: list[str]) -> float | None:
           f"(log: {log}) ...", flush=True)
     started = time.perf_counter()
     with fh:
-        steps = [] if is_venv else [[sys.executable, "-m", "venv", str(venv)]]
-        steps.append([str(venv / "bin" / "python"), "-m", "pip", "install", *wanted])
-        for cmd in steps:
-            fh.write(f"$ {' '.join(cmd)}\n")
-            fh.flush()
-            if subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT).returncode != 0:
-                tail = "\n".join(log.read_text().splitlines()[-15:])
-                raise SystemExit(f"error: cannot install nbgrader: `{' '.join(cmd)}` failed "
-                                 f"(full log {log}):\n{tail}")
+        install_into(venv, wanted, is_venv, fh, log, "nbgrader")
     check = subprocess.run([str(venv / "bin" / "nbgrader"), "--version"], capture_output=True,
                            text=True)
     if check.returncode != 0 or NBGRADER_VERSION not in check.stdout + check.stderr:
@@ -1174,6 +1166,21 @@ def ensure_venv(venv: Path, wanted: list[str]) -> float | None:
                          f"says: {(check.stdout + check.stderr).strip()}")
     state.write_text("\n".join(wanted) + "\n")
     return time.perf_counter() - started
+
+
+def install_into(venv: Path, wanted: list[str], is_venv: bool, fh, log: Path,
+                 tool: str) -> None:
+    """Make ``venv`` (unless it exists) and pip-install ``wanted`` into it, logging to ``fh``;
+    a failed step ends the benchmark with the log's tail. Shared by the peers' set-ups."""
+    steps = [] if is_venv else [[sys.executable, "-m", "venv", str(venv)]]
+    steps.append([str(venv / "bin" / "python"), "-m", "pip", "install", *wanted])
+    for cmd in steps:
+        fh.write(f"$ {' '.join(cmd)}\n")
+        fh.flush()
+        if subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT).returncode != 0:
+            tail = "\n".join(log.read_text().splitlines()[-15:])
+            raise SystemExit(f"error: cannot install {tool}: `{' '.join(cmd)}` failed "
+                             f"(full log {log}):\n{tail}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -119,15 +119,7 @@ def ensure_venv(venv: Path, wanted: list[str]) -> float | None:
           f"(log: {log}) ...", flush=True)
     started = time.perf_counter()
     with open(log, "w") as fh:
-        steps = [] if is_venv else [[sys.executable, "-m", "venv", str(venv)]]
-        steps.append([str(venv / "bin" / "python"), "-m", "pip", "install", *wanted])
-        for cmd in steps:
-            fh.write(f"$ {' '.join(cmd)}\n")
-            fh.flush()
-            if subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT).returncode != 0:
-                tail = "\n".join(log.read_text().splitlines()[-15:])
-                raise SystemExit(f"error: cannot install Otter: `{' '.join(cmd)}` failed "
-                                 f"(full log {log}):\n{tail}")
+        nbc.install_into(venv, wanted, is_venv, fh, log, "Otter")
     check = subprocess.run([str(venv / "bin" / "otter"), "--version"], capture_output=True,
                            text=True)
     if check.returncode != 0 or OTTER_VERSION not in check.stdout + check.stderr:
