@@ -1643,6 +1643,8 @@ def run(args: argparse.Namespace, n: int, cores: int, venv: Path, work: Path) ->
         print(f"\nOtter-Grader {otter_compare.OTTER_VERSION}, `otter run` (no containers), "
               f"scores: 1 submission {otter_compare.totals(last['ot1'])}; {n} submissions "
               f"{otter_compare.totals(last['otN'])}")
+    if not problems:
+        report_targets(args.jobs, n, args.repeat, med, med_cpu, with_otter)
     if args.keep:
         print(f"\nwork folder kept: {work} (logs in {logs})")
     if problems:
@@ -1651,6 +1653,25 @@ def run(args: argparse.Namespace, n: int, cores: int, venv: Path, work: Path) ->
         for problem in problems:
             print(f"  {problem}", file=sys.stderr)
         raise SystemExit(1)
+
+def report_targets(jobs: list[int], n: int, repeat: int, med, med_cpu, with_otter: bool) -> None:
+    """The peers' rows of docs/BENCHMARKS.md's targets table (bench/targets.py): the batch as
+    an instructor runs it, i.e. with `grader batch`'s default --jobs (one per core)."""
+    import targets
+
+    batch = min(jobs, key=lambda j: abs(j - (os.cpu_count() or 1)))
+    rounds = f"{repeat} round(s)" if repeat > 1 else "one round"
+    cpu = f"CPU {med_cpu('nbN'):.0f} s against {med_cpu(f'j{batch}'):.0f} s"
+    targets.report("vs_nbgrader", f"nbgrader autograde / `grader batch --jobs {batch}`, "
+                   f"the same {n} submissions", med("nbN") / med(f"j{batch}"), ">=", 4.0,
+                   detail=f"{med('nbN'):.0f} s / {med(f'j{batch}'):.0f} s wall, {rounds}; {cpu}")
+    if with_otter:
+        targets.report("vs_otter", f"Otter-Grader `otter run` / `grader batch --jobs {batch}`, "
+                       f"the same {n} submissions (a second peer; no goal but faster)",
+                       med("otN") / med(f"j{batch}"), ">=", 1.0,
+                       detail=f"{med('otN'):.0f} s / {med(f'j{batch}'):.0f} s wall; "
+                              f"CPU {med_cpu('otN'):.0f} s against {med_cpu(f'j{batch}'):.0f} s")
+
 
 if __name__ == "__main__":
     main()

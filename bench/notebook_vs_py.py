@@ -73,7 +73,11 @@ def main() -> None:
           f"{nb_result['max_score']} both ways; {opts.repeat} runs each, alternating")
     print(f".py      median {py:6.2f} s  ({', '.join(f'{t:.2f}' for t in py_times)})")
     print(f".ipynb   median {nb:6.2f} s  ({', '.join(f'{t:.2f}' for t in nb_times)})")
-    print(f"ratio notebook / py: {nb / py:.3f}x (target <= 1.15x)")
+    import targets
+
+    targets.report("notebook_vs_py", "a notebook / the same code as `.py` (`grader grade`)",
+                   nb / py, "<=", 1.15, detail=f"medians of {opts.repeat} alternated runs: "
+                   f"{nb:.1f} s / {py:.1f} s")
     for ex_py, ex_nb in zip(py_result["exercises"], nb_result["exercises"]):
         print(f"  {ex_py['name']:<11} worker start {ex_py['timings'].get('worker_start', 0):5.2f}"
               f" s -> {ex_nb['timings'].get('worker_start', 0):5.2f} s (notebook executes "

@@ -1,7 +1,7 @@
 """What the warm pool saves in ``grader batch``: pool on, pool off, and the bare run of the same
 student calls, alternated in one invocation.
 
-    python bench/pool_batch.py [--copies 3] [--keras 1] [--repeat 2] [--jobs 1]
+    python bench/pool_batch.py [--copies 3] [--keras 1] [--repeat 2] [--jobs 1 2]
     python bench/pool_batch.py --grade [--repeat 2]    # one `grader grade solutions` instead
 
 The class is bench/batch_scaling.py's: ``--copies`` submissions with the numpy/sklearn
@@ -144,7 +144,7 @@ def fixed_costs(env: dict) -> dict:
 def one_submission(repeat: int, env: dict) -> None:
     """``grader grade solutions`` (every exercise) with the pool on and off, alternated,
     against bench/bare_vs_graded.py's bare run of the same calls."""
-    from bare_vs_graded import BARE
+    from bare_vs_graded import BARE, exercise_args
 
     runs: dict[str, list[tuple[float, float]]] = {"pool": [], "no-pool": [], "bare": []}
     loads = []
@@ -155,7 +155,8 @@ def one_submission(repeat: int, env: dict) -> None:
                 loads.append(os.getloadavg()[0])
                 runs[flag[2:]].append(timed([sys.executable, "-m", "grader", "grade",
                                              str(ROOT / "solutions"), "--out",
-                                             f"{tmp}/out{flag}{i}", flag], env))
+                                             f"{tmp}/out{flag}{i}", flag, *exercise_args()],
+                                            env))
             loads.append(os.getloadavg()[0])
             runs["bare"].append(bare(BARE, env))
             print(f"  repeat {i + 1}: " + ", ".join(f"{k} {v[-1][0]:.1f} s wall "
@@ -178,29 +179,32 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=3)
     parser.add_argument("--keras", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2],
+                        help="--jobs values of the batch (default 1 2: the scaling target)")
     opts = parser.parse_args()
     env = {**os.environ, "GRADER_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     if opts.grade:
         return one_submission(opts.repeat, env)
     n = opts.copies + opts.keras
     print(f"{len(os.sched_getaffinity(0))} cores; class: {opts.copies} x (neuron, backprop, "
-          f"perceptron, circles) + {opts.keras} x (the same + mnist_ann), --jobs {opts.jobs}; "
-          f"{opts.repeat} alternated repeats")
-    runs: dict[str, list[tuple[float, float]]] = {"pool": [], "no-pool": [], "bare": []}
+          f"perceptron, circles) + {opts.keras} x (the same + mnist_ann), --jobs "
+          f"{' and '.join(map(str, opts.jobs))}; {opts.repeat} alternated repeats")
+    runs: dict[str, list[tuple[float, float]]] = {"bare": []}
     loads = []
     with tempfile.TemporaryDirectory(prefix="pool-bench-") as tmp:
         source = Path(tmp) / "class"
         make_class(source, opts.copies, opts.keras)
         for i in range(opts.repeat):
             order = ("--pool", "--no-pool") if i % 2 == 0 else ("--no-pool", "--pool")
-            for flag in order:
-                loads.append(os.getloadavg()[0])
-                runs[flag[2:]].append(run_batch(source, Path(tmp) / f"out{flag}{i}", flag,
-                                                opts.jobs, env))
-                print(f"  repeat {i + 1} {flag}: {runs[flag[2:]][-1][0]:.1f} s wall, "
-                      f"{runs[flag[2:]][-1][1]:.1f} s CPU (load before {loads[-1]:.2f})",
-                      flush=True)
+            for jobs in opts.jobs if i % 2 == 0 else opts.jobs[::-1]:
+                for flag in order:
+                    key = f"{flag[2:]} j{jobs}"
+                    loads.append(os.getloadavg()[0])
+                    runs.setdefault(key, []).append(
+                        run_batch(source, Path(tmp) / f"out{flag}{jobs}-{i}", flag, jobs, env))
+                    print(f"  repeat {i + 1} {flag} --jobs {jobs}: {runs[key][-1][0]:.1f} s "
+                          f"wall, {runs[key][-1][1]:.1f} s CPU (load before {loads[-1]:.2f})",
+                          flush=True)
             loads.append(os.getloadavg()[0])
             light, keras = bare(BARE_LIGHT, env), bare(BARE_KERAS, env)
             runs["bare"].append((opts.copies * light[0] + opts.keras * keras[0],
@@ -217,16 +221,42 @@ def main() -> None:
     print()
     print("| run | wall per submission (s) | x bare | CPU per submission (s) |")
     print("|---|---:|---:|---:|")
-    for key, label in (("bare", "bare run of the same calls (a fresh process each)"),
-                       ("no-pool", "grader batch --no-pool"), ("pool", "grader batch --pool")):
-        print(f"| {label} | {med(key, 0) / n:.2f} | {med(key, 0) / bare_wall:.2f}x | "
-              f"{med(key, 1) / n:.2f} |")
-    print(f"\npool on / pool off, wall: {med('pool', 0) / med('no-pool', 0):.2f}x; "
-          f"CPU: {med('pool', 1) / med('no-pool', 1):.2f}x")
+    print(f"| bare run of the same calls (a fresh process each, one after the other) | "
+          f"{bare_wall / n:.2f} | 1.00x | {med('bare', 1) / n:.2f} |")
+    for jobs in opts.jobs:
+        for flag in ("no-pool", "pool"):
+            key = f"{flag} j{jobs}"
+            print(f"| grader batch --{flag} --jobs {jobs} | {med(key, 0) / n:.2f} | "
+                  f"{med(key, 0) / bare_wall:.2f}x | {med(key, 1) / n:.2f} |")
+    for jobs in opts.jobs:
+        print(f"\n--jobs {jobs}: pool on / pool off, wall: "
+              f"{med(f'pool j{jobs}', 0) / med(f'no-pool j{jobs}', 0):.2f}x; "
+              f"CPU: {med(f'pool j{jobs}', 1) / med(f'no-pool j{jobs}', 1):.2f}x")
     print(f"load average before the runs: {', '.join(f'{x:.1f}' for x in loads)}; "
           f"after: {os.getloadavg()[0]:.2f}")
     print("\nfixed costs of one grading process (grader.pool.warm_grader, a fresh process): " +
           ", ".join(f"{k} {v:.2f} s" for k, v in fixed.items()))
+    report_targets(opts, med, n)
+
+
+def report_targets(opts, med, n: int) -> None:
+    """The batch rows of docs/BENCHMARKS.md's targets table (bench/targets.py)."""
+    import targets
+
+    cores = len(os.sched_getaffinity(0))
+    default = min(opts.jobs, key=lambda j: abs(j - cores))  # `grader batch`'s default --jobs
+    how = f"medians of {opts.repeat} alternated repeats, {n} submissions"
+    targets.report("batch_vs_bare", f"`grader batch --jobs {default}` (the default) per "
+                   "submission / the bare run of the same calls", med(f"pool j{default}", 0)
+                   / med("bare", 0), "<=", 0.5,
+                   detail=f"{how}; CPU {med(f'pool j{default}', 1) / n:.1f} s against "
+                   f"{med('bare', 1) / n:.1f} s per submission")
+    if 1 in opts.jobs and default != 1:
+        pool = med("pool j1", 0) / med(f"pool j{default}", 0)
+        no_pool = med("no-pool j1", 0) / med(f"no-pool j{default}", 0)
+        targets.report("jobs_scaling", f"`--jobs {default}` speed-up over `--jobs 1` "
+                       "(warm pool on)", pool, ">=", 1.8,
+                       detail=f"{how}; with `--no-pool`: {no_pool:.2f}x")
 
 
 if __name__ == "__main__":

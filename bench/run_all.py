@@ -4,7 +4,9 @@
 
 Prints the machine (cores, CPU, memory, load average before each benchmark: the machine is
 shared and noisy, so each benchmark measures its ratios within its own run), then each
-benchmark's own output under a heading, as Markdown. ``--quick`` runs every benchmark with
+benchmark's own output under a heading, as Markdown, and last the table of every target the
+benchmarks measured (bench/targets.py), each marked met or missed. ``--quick`` runs every
+benchmark with
 fewer repeats and smaller batches (a smoke run, ~5 minutes instead of ~20); ``--out`` also
 writes the report to FILE. A benchmark that fails is reported and the others still run; the
 exit status is 1 if any failed.
@@ -22,6 +24,8 @@ from importlib import metadata
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+import targets  # noqa: E402  (bench/targets.py, next to this script)
 
 # name -> (script, arguments, arguments with --quick)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
@@ -68,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["# Benchmark run", "", *machine(), ""]
     print("\n".join(lines), flush=True)
     failed = []
+    measured: list[targets.Target] = []
     started = time.perf_counter()
     for name in opts.only or BENCHMARKS:
         script, args, quick = BENCHMARKS[name]
@@ -80,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         body = done.stdout.rstrip().splitlines()
+        measured += targets.parse(body)
+        body = [line for line in body if not line.startswith(targets.PREFIX)]
         if done.returncode != 0:
             failed.append(name)
             body += [f"FAILED with exit status {done.returncode}:",
@@ -89,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         lines += head + body + tail
     total = f"All benchmarks: {time.perf_counter() - started:.0f} s" + (
         f"; failed: {', '.join(failed)}" if failed else "")
-    print(total)
-    lines.append(total)
+    summary = ["## Targets", "", *targets.table(measured), "", total] if measured else [total]
+    print("\n".join(summary))
+    lines += summary
     if opts.out:
         Path(opts.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 1 if failed else 0

@@ -39,3 +39,25 @@ def test_runner_reports_each_benchmark_and_fails_when_one_fails(tmp_path, monkey
     assert "cores" in report and "load average before" in report
     assert runner.main(["--quick", "--only", "good"]) == 0
     assert "['--quick']" in capsys.readouterr().out
+
+
+def test_runner_collects_every_benchmarks_targets_into_one_table(tmp_path, monkeypatch):
+    runner = load_runner()
+    bench = PROJECT_ROOT / "bench"
+    for name, (value, op, goal) in {"fast": (0.42, "<=", 0.5), "slow": (3.1, ">=", 4.0)}.items():
+        (tmp_path / f"{name}.py").write_text(
+            f"import sys; sys.path.insert(0, {str(bench)!r})\n"
+            "import targets\n"
+            f"targets.report({name!r}, 'the {name} ratio', {value}, {op!r}, {goal}, "
+            "detail='medians of 3')\n")
+    monkeypatch.setattr(runner, "BENCH", tmp_path)
+    monkeypatch.setattr(runner, "BENCHMARKS", {"fast": ("fast.py", [], []),
+                                               "slow": ("slow.py", [], [])})
+    out = tmp_path / "report.md"
+    assert runner.main(["--out", str(out)]) == 0
+    report = out.read_text()
+    assert "TARGET {" not in report  # the machine-readable lines are folded into the table
+    table = report[report.index("## Targets"):]
+    assert "| the fast ratio | <= 0.50x | 0.42x | **met** | medians of 3 |" in table
+    assert "| the slow ratio | >= 4.00x | 3.10x | **missed** | medians of 3 |" in table
+    assert "target: the slow ratio: 3.10x (goal >= 4.00x): missed" in report
