@@ -6,9 +6,8 @@ Prints the machine (cores, CPU, memory, load average before each benchmark: the 
 shared and noisy, so each benchmark measures its ratios within its own run), then each
 benchmark's own output under a heading, as Markdown, and last the table of every target the
 benchmarks measured (bench/targets.py), each marked met or missed. ``--quick`` runs every
-benchmark with
-fewer repeats and smaller batches (a smoke run, ~5 minutes instead of ~20); ``--out`` also
-writes the report to FILE. A benchmark that fails is reported and the others still run; the
+benchmark with fewer repeats and smaller batches (a smoke run, ~5 minutes instead of ~30);
+``--out`` also writes the report to FILE. A benchmark that fails is reported and the others still run; the
 exit status is 1 if any failed.
 """
 from __future__ import annotations
