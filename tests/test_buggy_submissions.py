@@ -45,8 +45,16 @@ BUG_COMMENT = re.compile(r"# BUG:.*")
 
 
 def load_manifest() -> dict[str, dict]:
-    with MANIFEST.open("rb") as fh:
-        return tomllib.load(fh)
+    """bugs.toml and every other ``*.toml`` of the folder (one per newer exercise, so that
+    exercises written side by side do not edit one file); a bug name is unique across them."""
+    bugs: dict[str, dict] = {}
+    for path in [MANIFEST] + sorted(set(BUGGY_DIR.glob("*.toml")) - {MANIFEST}):
+        with path.open("rb") as fh:
+            tables = tomllib.load(fh)
+        twice = sorted(set(tables) & set(bugs))
+        assert not twice, f"{path.name}: bug names already used in another manifest: {twice}"
+        bugs.update(tables)
+    return bugs
 
 
 BUGS = load_manifest()
