@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Iterable
@@ -339,6 +339,8 @@ class Options:
     term: "Term | None" = None
     # the next grading process starts ahead, warm (grader.pool.StandbyGraders); --no-pool
     pool: bool = True
+    # standbys are forked from one warm template (grader.forkserver); GRADER_FORKSERVER=0
+    fork: bool = field(default_factory=lambda: os.environ.get("GRADER_FORKSERVER", "1") != "0")
 
 
 @dataclass
@@ -363,17 +365,26 @@ class Runner:
         self._running: dict[int, subprocess.Popen] = {}
         self._env = _child_env()
         self._standbys = None     # grader.pool.StandbyGraders, when the pool is on
+        # the warm template the standbys are forked from (grader.forkserver); False: off
+        self._template = None
+        self._template_lock = threading.Lock()
 
     # -- grading processes started ahead (grader.pool) ---------------------------------------
     def expect(self, todo: list[Submission]) -> None:
         """``todo`` will be graded in this order: keep the next grading processes warm."""
         if self._use_standby():
+            if todo:
+                self._start_template()
             self._standby_graders().expect(
                 [(sub.id, None if sub.kind == "git" else sub.source) for sub in todo])
 
     def close(self) -> None:
         if self._standbys is not None:
             self._standbys.close()
+        with self._template_lock:
+            if self._template:
+                self._template.close()
+            self._template = False
 
     def _use_standby(self) -> bool:
         return self.options.pool and self.options.command == Options.command
@@ -383,9 +394,12 @@ class Runner:
             from grader.pool import StandbyGraders
 
             def popen(cmd: list[str]) -> subprocess.Popen:
-                proc = subprocess.Popen(_die_with_batch(cmd), stdin=subprocess.PIPE,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        env=self._env, start_new_session=True)
+                proc = self._fork(cmd)
+                if proc is None:
+                    proc = subprocess.Popen(_die_with_batch(cmd), stdin=subprocess.PIPE,
+                                            stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL, env=self._env,
+                                            start_new_session=True)
                 with self._lock:
                     self._running[proc.pid] = proc
                     if self.stopping.is_set():
@@ -398,6 +412,40 @@ class Runner:
 
             self._standbys = StandbyGraders(popen, forget, ahead=self.options.jobs)
         return self._standbys
+
+    def _fork(self, cmd: list[str]):
+        """A grading process forked from the batch's warm template (grader/forkserver.py),
+        or None: the template is off (GRADER_FORKSERVER=0), failed, or the command is not
+        the grader's own."""
+        prefix = list(Options.command[:3])       # python -m grader
+        if not self.options.fork or cmd[:3] != prefix:
+            return None
+        with self._template_lock:
+            if not self._template:
+                return None
+            try:
+                return self._template.spawn(cmd[3:])
+            except (OSError, ValueError):
+                self._template.close()
+                self._template = False            # plain processes from now on
+                return None
+
+    def _start_template(self) -> None:
+        """Start the warm template (from the batch's main thread: a child asked to die with
+        its parent dies with the *thread* that started it)."""
+        from grader.forkserver import GradingTemplate
+
+        def start(command: list[str], pass_fds: tuple[int, ...]) -> subprocess.Popen:
+            return subprocess.Popen(_die_with_batch(command), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    env=self._env, start_new_session=True, pass_fds=pass_fds)
+        with self._template_lock:
+            if self._template is None and self.options.fork:
+                try:
+                    self._template = GradingTemplate(
+                        start, list(self.options.exercises or assignment.EXERCISE_NAMES))
+                except (OSError, ValueError):
+                    self._template = False
 
     def _spawn_standby(self, cmd: list[str], target: Path, folder: Path, timeout: float) -> int:
         """Like _spawn, through a standby grading process (the same command, warmed up)."""

@@ -2,7 +2,8 @@
 
 The slow tests grade hostile submissions of tests/submissions/hostile and
 tests/submissions/hostile_variants with the pool on and off and require the same outcome and
-points for every test; and a small class with `grader batch --pool` and `--no-pool`.
+points for every test; and a small class with `grader batch`: grading processes forked from
+the warm template, standby processes, and `--no-pool`.
 """
 from __future__ import annotations
 
@@ -194,32 +195,56 @@ def test_hostile_submissions_score_the_same_with_and_without_the_pool(tmp_path, 
     assert warm.idle == 0
 
 
+BATCH_MODES = {  # name -> (batch flag, environment)
+    "forked from the warm template": ("--pool", {"GRADER_FORKSERVER": "1"}),
+    "standby processes": ("--pool", {"GRADER_FORKSERVER": "0"}),
+    "no pool": ("--no-pool", {}),
+}
+
+
 @pytest.mark.slow
 def test_batch_grades_the_same_with_the_pool_as_without(tmp_path):
-    """Standby grading processes (grader grade --standby) and their warm workers give the
-    gradebook of plain grading processes, a crashing submission included."""
+    """Grading processes forked from the batch's warm template (grader.forkserver), standby
+    processes started ahead (grader grade --standby) and plain grading processes give the same
+    outcome and points for every test of every submission — hostile ones included — and the
+    same gradebook; nothing of the batch outlives it, in processes or temporary files."""
     source = tmp_path / "class"
-    for name, neuron in (("s1", ROOT / "solutions" / "neuron.py"),
-                         ("s2", HOSTILE / "os_exit_at_import" / "neuron.py")):
-        (source / name).mkdir(parents=True)
-        shutil.copy(neuron, source / name / "neuron.py")
-    books = {}
-    env = {**os.environ, "GRADER_OFFLINE": "1"}
-    for flag in ("--pool", "--no-pool"):
-        out = tmp_path / f"out{flag}"
+    token = uuid.uuid4().hex
+    (source / "s1").mkdir(parents=True)
+    shutil.copy(ROOT / "solutions" / "neuron.py", source / "s1" / "neuron.py")
+    for attack in ("os_exit_at_import", "always_equal", "monkeypatch_numpy_testing",
+                   "reduce_payload"):
+        dest = _hostile(tmp_path, attack, token)
+        shutil.copytree(dest, source / attack)
+    books, outcomes = {}, {}
+    for mode, (flag, extra) in BATCH_MODES.items():
+        out = tmp_path / f"out-{mode.replace(' ', '-')}"
+        temp = tmp_path / f"tmp-{mode.replace(' ', '-')}"
+        temp.mkdir()
+        env = {**os.environ, "GRADER_OFFLINE": "1", "TMPDIR": str(temp), **extra}
         run = subprocess.run([sys.executable, "-m", "grader", "batch", str(source), "--out",
-                              str(out), "--exercise", "neuron", "--jobs", "1", flag],
+                              str(out), "--exercise", "neuron", "--jobs", "2", flag],
                              capture_output=True, text=True, env=env, timeout=600)
         assert run.returncode == 0, run.stderr[-2000:]
         with open(out / "gradebook.csv") as fh:
-            books[flag] = [{k: v for k, v in row.items() if k not in ("note",)}
+            books[mode] = [{k: v for k, v in row.items() if k not in ("note",)}
                            for row in csv.DictReader(fh)]
+        outcomes[mode] = {
+            sub.name: [(t["id"], t["outcome"], t["points"]) for e in json.loads(
+                (sub / "result.json").read_text())["exercises"] for t in e["tests"]]
+            for sub in sorted(out.iterdir()) if (sub / "result.json").is_file()}
         assert (out / "s1" / "grader.log").read_text().strip(), "the log was not written"
-    assert books["--pool"] == books["--no-pool"]
-    assert [r["id"] for r in books["--pool"]] == ["s1", "s2"]
-    # no standby process of this batch (its command line names the class) outlives it
-    left = subprocess.run(["pgrep", "-af", "--", "--standby"], capture_output=True, text=True)
+        assert list(temp.iterdir()) == [], f"{mode}: left {list(temp.iterdir())}"
+    first = next(iter(BATCH_MODES))
+    for mode in BATCH_MODES:
+        assert books[mode] == books[first], mode
+        assert outcomes[mode] == outcomes[first], mode
+    assert len(outcomes[first]) == 5 and outcomes[first]["s1"]
+    assert {r["id"] for r in books[first]} >= {"s1", "always_equal"}
+    # no grading process or template of this batch (its command line names it) outlives it
+    left = subprocess.run(["pgrep", "-af", "--", "grader"], capture_output=True, text=True)
     assert str(source) not in left.stdout
+    assert "grader.forkserver" not in left.stdout
 
 
 # ---- fixed costs: the parsed MNIST subset in a checksummed private cache ------------------------
