@@ -41,8 +41,10 @@ import numpy as np  # noqa: E402
 from matplotlib.backends.backend_svg import FigureCanvasSVG  # noqa: E402
 from matplotlib.colors import ListedColormap, to_rgb  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 
-KINDS = ("confusion_matrix", "learning_curves", "roc_curve", "decision_boundary")
+KINDS = ("confusion_matrix", "learning_curves", "roc_curve", "decision_boundary",
+         "sample_predictions")
 
 # Caps on untrusted data: beyond these the figure is thinned (curves, points, grids) or refused
 # (a 500-class confusion matrix is not a figure anyone can read).
@@ -59,12 +61,21 @@ MAX_LABEL_CHARS = 24
 # or a curve of millions of points is refused in microseconds, not converted for seconds.
 MAX_INPUT_VALUES = 2_000_000
 MAX_TITLE_CHARS = 200
+# The grid of held-out digits: at most this many images (grader/suites/sample_grid.py picks them),
+# each IMAGE_SIDE x IMAGE_SIDE pixel values 0..255, labels 0..N_DIGITS-1.
+MAX_SAMPLE_ITEMS = 24
+SAMPLE_COLUMNS = 6
+SAMPLE_GREYS = 64
+IMAGE_SIDE = 28
+N_DIGITS = 10
+MAX_SAMPLE_TOTAL = 10**9     # held-out items a grid may claim to come from
 
 DEFAULT_TITLES = {
     "confusion_matrix": "Confusion matrix",
     "learning_curves": "Learning curves",
     "roc_curve": "ROC curve",
     "decision_boundary": "Decision boundary",
+    "sample_predictions": "Held-out digits, mistakes first",
 }
 
 # Restrained palette shared with the report's CSS.
@@ -111,6 +122,8 @@ class RenderedFigure:
 def _title(kind: str, data: Mapping[str, Any]) -> str:
     title = data.get("title") if isinstance(data, Mapping) else None
     if not isinstance(title, str) or not title.strip():
+        if kind == "sample_predictions":
+            return _sample_caption(data)
         return DEFAULT_TITLES.get(kind, kind)
     return _shorten(title.strip(), MAX_TITLE_CHARS)
 
@@ -414,11 +427,129 @@ def _region_edges(Z: np.ndarray) -> int:
     return int(np.count_nonzero(Z[1:, :] != Z[:-1, :]) + np.count_nonzero(Z[:, 1:] != Z[:, :-1]))
 
 
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SAMPLE_TOTAL:
+        raise FigureDataError(f"{name}: expected a whole number from 0 to {MAX_SAMPLE_TOTAL:,}")
+    return value
+
+
+def _digits(values: Any, name: str, n: int) -> list[int]:
+    if not isinstance(values, (list, tuple)) or len(values) != n:
+        raise FigureDataError(f"{name}: expected a list of {n} labels, one per image")
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < N_DIGITS
+               for v in values):
+        raise FigureDataError(f"{name}: labels must be whole numbers 0-{N_DIGITS - 1}")
+    return list(values)
+
+
+def _sample_counts(data: Mapping[str, Any], shown: int | None = None) -> tuple[int, int] | None:
+    """(mistakes, total) of a grid's held-out set, or None when neither is given."""
+    if "mistakes" not in data and "total" not in data:
+        return None
+    mistakes, total = _count(data.get("mistakes"), "mistakes"), _count(data.get("total"), "total")
+    if mistakes > total:
+        raise FigureDataError(f"mistakes: {mistakes:,} is more than the {total:,} items")
+    if shown is not None and total < shown:
+        raise FigureDataError(f"total: {total:,} items, fewer than the {shown} images shown")
+    return mistakes, total
+
+
+def _sample_caption(data: Any) -> str:
+    """``Held-out digits, mistakes first: 87 of 1,000 wrong`` (without the counts when the data
+    does not give them, or gives them malformed: the drawing then says why)."""
+    base = DEFAULT_TITLES["sample_predictions"]
+    try:
+        counts = _sample_counts(data) if isinstance(data, Mapping) else None
+    except FigureDataError:
+        counts = None
+    return base if counts is None else f"{base}: {counts[0]:,} of {counts[1]:,} wrong"
+
+
+_HEX_ROW = re.compile(r"[0-9a-f]{%d}" % (2 * IMAGE_SIDE))
+
+
+def _image(image: Any) -> np.ndarray:
+    """One 28x28 image: 28 rows, each a string of 56 hex digits (what sample_grid writes) or a
+    list of 28 numbers 0..255; the shape is checked before any conversion."""
+    side = IMAGE_SIDE
+    if not (isinstance(image, (list, tuple)) and len(image) == side):
+        raise FigureDataError(f"images: every image must be {side} rows of {side} pixel values")
+    if all(isinstance(row, str) for row in image):
+        if not all(_HEX_ROW.fullmatch(row) for row in image):
+            raise FigureDataError(f"images: a row given as text must be {2 * side} hex digits "
+                                  f"(two per pixel)")
+        return np.frombuffer(bytes.fromhex("".join(image)), dtype=np.uint8).reshape(side, side)
+    if not all(isinstance(row, (list, tuple)) and len(row) == side for row in image):
+        raise FigureDataError(f"images: every image must be {side} rows of {side} pixel values")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for row in image for v in row):
+        raise FigureDataError("images: pixel values must be numbers")
+    pixels = np.asarray(image, dtype=float)
+    if not np.all(np.isfinite(pixels)) or pixels.min() < 0 or pixels.max() > 255:
+        raise FigureDataError("images: pixel values must be finite numbers from 0 to 255")
+    return pixels
+
+
+def sample_predictions(data: Mapping[str, Any]) -> Figure:
+    """A grid of held-out images titled ``pred P / true T``, the mistakes first and marked by
+    a ✗ and "≠" in the title, a thick red frame and red text (not by colour alone).
+
+    ``images`` is a list of up to 24 images of 28 rows, each 56 hex digits (two per pixel, as
+    grader/suites/sample_grid.py writes them) or 28 numbers 0..255; ``true`` and
+    ``predicted`` one digit 0-9 per image; ``mistakes`` and ``total`` (optional, together) the
+    wrong predictions and the items of the whole held-out set, shown in the caption.
+    """
+    data = _require(data, "images", "true", "predicted")
+    raw = data["images"]
+    if not isinstance(raw, (list, tuple)) or not raw:
+        raise FigureDataError("images: expected a non-empty list of images")
+    if len(raw) > MAX_SAMPLE_ITEMS:
+        raise FigureDataError(f"images: {len(raw):,} images is more than the "
+                              f"{MAX_SAMPLE_ITEMS} a grid shows")
+    pixels = np.stack([_image(image) for image in raw]).astype(float)
+    # 64 grey levels look the same at this size, and bound the embedded PNGs: 24 images of
+    # noise (what compresses worst) stay under 150 kB of SVG with their titles
+    pixels = np.round(pixels * (SAMPLE_GREYS - 1) / 255) * (255 / (SAMPLE_GREYS - 1))
+    n = len(raw)
+    true = _digits(data["true"], "true", n)
+    predicted = _digits(data["predicted"], "predicted", n)
+    wrong = [p != t for p, t in zip(predicted, true)]
+    counts = _sample_counts(data, shown=n)
+    if counts is not None and counts[0] < sum(wrong):
+        raise FigureDataError(f"mistakes: {counts[0]:,} overall, fewer than the "
+                              f"{sum(wrong)} wrong predictions shown")
+    order = sorted(range(n), key=lambda i: not wrong[i])  # mistakes first, otherwise as given
+
+    cols = min(SAMPLE_COLUMNS, n)
+    rows = -(-n // cols)
+    fig = Figure(figsize=(1.1 * cols + 0.2, 1.12 * rows + 0.3), layout="constrained")
+    FigureCanvasSVG(fig)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    mistake_colour = PALETTE[8]
+    for ax, i in zip(axes, order):
+        # interpolation "none": each image goes into the SVG as its own 28x28 PNG (data: URL)
+        ax.imshow(pixels[i], cmap="gray_r", vmin=0, vmax=255, interpolation="none")
+        ax.set_axis_off()   # no ticks, spines or background: one frame path per image
+        ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, clip_on=False,
+                               edgecolor=mistake_colour if wrong[i] else GRID,
+                               linewidth=2.6 if wrong[i] else 0.8))
+        if wrong[i]:
+            title = f"✗ pred {predicted[i]} ≠ true {true[i]}"
+        else:
+            title = f"pred {predicted[i]} / true {true[i]}"
+        ax.set_title(title, fontsize=7, pad=3, color=mistake_colour if wrong[i] else INK)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    if any(wrong):
+        _no_math(fig.supxlabel("✗ red frame: wrong prediction", fontsize=7, color=MUTED))
+    return fig
+
+
 DRAWERS: dict[str, Callable[[Mapping[str, Any]], Figure]] = {
     "confusion_matrix": confusion_matrix,
     "learning_curves": learning_curves,
     "roc_curve": roc_curve,
     "decision_boundary": decision_boundary,
+    "sample_predictions": sample_predictions,
 }
 
 

@@ -93,8 +93,13 @@ def sample_predictions(images: Any, true: Any, predicted: Any, count: int = MAX_
     images: the misclassified ones first, spread evenly over them, then correct ones, spread
     the same way. Returns::
 
-        {"images": [28 rows of 28 ints 0..255, ...], "true": [...], "predicted": [...],
-         "mistakes": <misclassified among all n>, "total": n, "title": ...}
+        {"images": [[28 rows of 56 hex digits], ...], "true": [...], "predicted": [...],
+         "mistakes": <misclassified among all n>, "total": n}
+
+    Each image is 28 strings, one per row, of its 28 pixel values 0..255 as two hex digits
+    each (``"00007fff..."``): result.json is written indented, where a list of ints would put
+    every pixel on a line of its own (~400 kB for a grid instead of ~50 kB). ``title``, when
+    given, replaces the caption ("Held-out digits, mistakes first: 87 of 1,000 wrong").
     """
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
         raise _error(f"count: expected a whole number >= 0, got {count!r}")
@@ -123,7 +128,7 @@ def sample_predictions(images: Any, true: Any, predicted: Any, count: int = MAX_
             scale = 255.0
     pixels = _to_uint8(imgs[chosen], scale)
     data = {
-        "images": pixels.tolist(),
+        "images": [[row.tobytes().hex() for row in image] for image in pixels],
         "true": [int(v) for v in true_arr[chosen]],
         "predicted": [int(v) for v in pred_arr[chosen]],
         "mistakes": int(wrong.size),

@@ -28,6 +28,11 @@ from grader.suites.keras_model import (
     to_numpy,
 )
 
+try:
+    from grader.suites.sample_grid import sample_predictions
+except ImportError:  # pragma: no cover
+    sample_predictions = None
+
 EPOCHS = 5             # train()'s default; the suite relies on it
 INPUTS = (784,)        # preprocess() gives rows of 784 pixels; the model takes them
 N_PARAMS = 784 * 128 + 128 + 128 * 10 + 10   # 101,770
@@ -232,4 +237,7 @@ def test_held_out_accuracy(held_out_probs, mnist, threshold, record):
         "labels": list(range(10)),
         "matrix": confusion_matrix(mnist.y_test, predicted, labels=range(10)).tolist(),
         "title": f"Held-out digits ({len(predicted):,} images)"})
+    if sample_predictions is not None:  # a few held-out digits, mistakes first (24 at most)
+        record.figure("sample_predictions",
+                      sample_predictions(mnist.x_test, mnist.y_test, predicted))
     threshold("accuracy", accuracy)
