@@ -1,0 +1,1 @@
+"""Hidden suite for the cnn exercise."""
