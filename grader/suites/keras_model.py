@@ -485,3 +485,65 @@ def network_scores(model: Any, x: np.ndarray, call: str, shape: tuple[int, ...],
                           "grader) — predict() is not the network's computation; use the "
                           "Keras model's own predict")
     return ours
+
+
+# --------------------------------------------------------------------------------------------
+# training, measured here: the loss of the network's own weights before and after train()
+# --------------------------------------------------------------------------------------------
+def training_loss(model: Any, x: Any, labels: np.ndarray, call: str, kind: str,
+                  rows: int = 1000) -> float:
+    """The loss of the network on its first ``rows`` training rows, computed HERE from its
+    Dense layers' weights (``dense_forward``), with the trusted ``labels``: what ``fit``
+    lowers, measured, not the History ``train()`` reports (which is the student's word).
+
+    ``kind`` is ``"categorical"`` (integer class labels; the scores are taken as they are
+    when they are probabilities, else through a softmax, as a logits model's loss does) or
+    ``"binary"`` (0/1 labels; a sigmoid output, or logits through a sigmoid), with the
+    classes balanced as ``compute_class_weight("balanced")`` weighs them in training. A
+    model declared without an input shape is built first by a probe batch, as ``fit`` would
+    build it. CheckFailed when the network cannot be read (``dense_forward``)."""
+    x = to_numpy(x)
+    if not isinstance(x, np.ndarray) or x.ndim < 2 or x.dtype.kind not in "fiu" \
+            or len(x) != len(labels):
+        raise CheckFailed(f"{call}: the training rows are not a numeric array, so the grader "
+                          "cannot measure the model's loss on them")
+    x, labels = x[:rows], np.asarray(labels)[:rows]
+    probe(model, tuple(x.shape[1:]), call)
+    scores = dense_forward(model, call, tuple(x.shape[1:])).scores(x)
+    with np.errstate(all="ignore"):
+        if kind == "categorical":
+            if scores.ndim != 2 or not 0 <= int(labels.max()) < scores.shape[1]:
+                raise CheckFailed(f"{call}: the network's output has shape {scores.shape}")
+            probs = scores if gives_probabilities(scores) else softmax(scores)
+            loss = -np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0))
+            return float(np.mean(loss))
+        p = scores.reshape(len(scores), -1)
+        if p.shape[1] != 1:
+            raise CheckFailed(f"{call}: the network's output has shape {scores.shape}")
+        p = p[:, 0]
+        if p.min() < 0 or p.max() > 1:
+            p = 1.0 / (1.0 + np.exp(-np.clip(p, -60, 60)))
+        p = np.clip(p, 1e-7, 1 - 1e-7)
+        y = (labels == 1)
+        loss = np.where(y, -np.log(p), -np.log(1 - p))
+        weights = np.where(y, 0.5 / max(y.mean(), 1e-12), 0.5 / max(1 - y.mean(), 1e-12))
+        return float(np.mean(weights * loss))
+
+
+def expect_training_lowered_loss(measured: dict, call: str) -> None:
+    """Fails unless the loss ``training_loss`` measured on the model it was given fell during
+    ``train()``: ``measured`` holds ``before`` and ``after`` or the ``error`` (a CheckFailed
+    message) that kept the grader from reading the network."""
+    if "error" in measured:
+        raise CheckFailed(f"{call}: the grader measures training on the network's own weights "
+                          f"and could not: {measured['error']}")
+    before, after = measured.get("before"), measured.get("after")
+    if not (isinstance(before, float) and isinstance(after, float)
+            and np.isfinite(before) and np.isfinite(after)):
+        raise CheckFailed(f"{call}: the model's loss on its training rows, computed from its "
+                          "weights, is not a finite number after train()")
+    if not after < before:
+        raise CheckFailed(f"{call}: the History says the loss fell, but the model's own loss on "
+                          f"its training rows, computed from its weights, went {before:.3f} -> "
+                          f"{after:.3f} — train() must fit the model it is given "
+                          "(return model.fit(...))")

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from grader.checks import CheckFailed, describe, expect_dtype, expect_shape, expect_true
-from grader.proxy import RemoteHandle
-from grader.suites.keras_model import network_scores
+from grader.proxy import RemoteHandle, StudentProblem
+from grader.suites.keras_model import network_scores, training_loss
 from grader.suites.outcome import Once
 
 SPLIT_SEED = 0
@@ -95,17 +95,39 @@ def student_features(student, attrition):
 
 
 @pytest.fixture(scope="package")
-def trained(student, attrition, student_features):
+def training_measured():
+    """The loss of the network's own weights on the training rows before and after train()
+    (keras_model.training_loss), or why it could not be measured; filled by ``trained``."""
+    return {}
+
+
+@pytest.fixture(scope="package")
+def trained(student, attrition, student_features, training_measured):
     """The student's pipeline: preprocess, build_model, train (30 epochs), predict held-out rows.
 
     Training uses the trusted 0/1 targets, so a bug in encode_target costs points in its own
     test only. Returns a :class:`Once` whose value is (model, history, held-out probabilities).
     """
+    def measure(model, X, when):
+        # the History is the student's report; this is the grader's own measurement
+        if "error" in training_measured:
+            return
+        try:
+            training_measured[when] = training_loss(model, X, attrition.y_train,
+                                                    "train(model, X, y)", "binary", rows=2000)
+        except (CheckFailed, StudentProblem) as exc:
+            training_measured["error"] = str(exc)
+        except (ValueError, TypeError, ArithmeticError) as exc:  # layers that do not chain
+            training_measured["error"] = (f"the network's forward pass could not be computed "
+                                          f"from its weights ({type(exc).__name__})")
+
     def pipeline():
         X_train, X_test = student_features.get()
         model = expect_keras_model(student.build_model(X_train.shape[1]),
                                    f"build_model({X_train.shape[1]})")
+        measure(model, X_train, "before")
         history = student.train(model, X_train, attrition.y_train)  # defaults: 30 epochs, batch 32
+        measure(model, X_train, "after")
         # The network's forward pass on the student's held-out features, computed HERE from
         # its Dense layers' weights (numpy) and checked against model.predict on a probe
         # batch: the score is the network's, not whatever a model class's predict() says.

@@ -14,7 +14,8 @@ from sklearn.metrics import (
 )
 
 from grader.checks import expect_array, expect_dtype, expect_shape, expect_true, matches
-from grader.suites.keras_model import dense_stack, history_series, loss_name
+from grader.suites.keras_model import (dense_stack, expect_training_lowered_loss, history_series,
+                                       loss_name)
 
 EPOCHS = 30          # train()'s default; the suite relies on it
 MAX_CURVE_POINTS = 200
@@ -159,7 +160,7 @@ def test_model_structure(student, keras_model_check):
                 "needs loss='binary_crossentropy'")
 
 
-def test_training_history(trained, record):
+def test_training_history(trained, training_measured, record):
     """train() runs 30 epochs by default and the training loss goes down"""
     call = "train(model, X, y)"
     _, history, _ = trained.get()
@@ -172,6 +173,8 @@ def test_training_history(trained, record):
                 "pass epochs=epochs to model.fit")
     expect_true(all(np.isfinite(losses)) and losses[-1] < losses[0],
                 f"{call}: the training loss did not fall ({losses[0]:.3f} -> {losses[-1]:.3f})")
+    # the History is the student's report: the fall is measured on the network's weights
+    expect_training_lowered_loss(training_measured, call)
 
 
 def test_predictions_are_probabilities(trained, attrition):
@@ -222,4 +225,11 @@ def test_held_out_f1_of_leavers(trained, attrition, threshold, record):
     expect_true(predicted.any(),
                 "model.predict(X_test): no employee is predicted to leave (p >= 0.5) — a model "
                 "that always says No is useless here; class_weight can help")
+    # A rule blind to the employee (Yes for everyone, or for a random share) reaches at most
+    # the F1 of "everyone leaves", 2r / (1 + r) for a share r of leavers: no credit for that.
+    rate = float(np.mean(attrition.y_test))
+    expect_true(f1 > 2 * rate / (1 + rate),
+                f"model.predict(X_test): F1 of leavers is {f1:.3f}, no better than predicting "
+                f"that every employee leaves ({int(predicted.sum())} of {len(predicted)} "
+                "predicted to leave) — the model has not learned who leaves")
     threshold("f1_yes", f1)

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from grader.checks import CheckFailed
-from grader.suites.keras_model import gives_probabilities, loss_spec, network_scores, softmax
+from grader.proxy import StudentProblem
+from grader.suites.keras_model import (gives_probabilities, loss_spec, network_scores, softmax,
+                                         training_loss)
 from grader.suites.outcome import Once
 
 
@@ -27,16 +29,40 @@ def mnist(data_source):
 
 
 @pytest.fixture(scope="package")
-def trained(student, mnist):
+def training_measured():
+    """What ``trained`` measured of the training itself: the loss of the network's own weights
+    on its first training rows before and after train() (keras_model.training_loss), or the
+    reason it could not. Filled when the pipeline runs."""
+    return {}
+
+
+@pytest.fixture(scope="package")
+def trained(student, mnist, training_measured):
     """(model, history) from the student's own pipeline: preprocess, build_model, train (5 epochs).
 
     Run once; a failure is replayed inside every test that needs the model, so each of them
-    fails with the student-facing message instead of erroring in setup.
+    fails with the student-facing message instead of erroring in setup. The History is the
+    student's report; ``training_measured`` gets the loss the grader computes from the
+    network's weights before and after train(), so a History without training earns nothing.
     """
+    def measure(model, X, when):
+        if "error" in training_measured:
+            return
+        try:
+            training_measured[when] = training_loss(model, X, mnist.y_train,
+                                                    "train(model, X, Y)", "categorical")
+        except (CheckFailed, StudentProblem) as exc:
+            training_measured["error"] = str(exc)
+        except (ValueError, TypeError, ArithmeticError) as exc:  # layers that do not chain
+            training_measured["error"] = (f"the network's forward pass could not be computed "
+                                          f"from its weights ({type(exc).__name__})")
+
     def pipeline():
         X, Y = student.preprocess(mnist.x_train, mnist.y_train)
         model = student.build_model()
+        measure(model, X, "before")
         history = student.train(model, X, Y)  # the API's defaults: epochs=5, batch_size=32
+        measure(model, X, "after")
         return model, history
     return Once(pipeline)
 

@@ -18,12 +18,15 @@ from grader.checks import (
 )
 from grader.proxy import StudentError
 from grader.suites.keras_model import (
+    dense_forward,
+    expect_training_lowered_loss,
     history_series,
     infer_activations,
     loss_spec,
     optimizer_name,
     output_verdict,
     probe,
+    probe_inputs,
     read_model,
     to_numpy,
 )
@@ -170,6 +173,25 @@ def test_parameter_count(student):
     expect_true(count == N_PARAMS,
                 f"{call}: count_params() is {count:,}; 784 -> 128 -> 10 with biases "
                 f"has {N_PARAMS:,} — are the layer sizes and the input size right?")
+    # count_params() is the model's word: where the grader can recompute the network from
+    # its Dense layers' weights (and predict() agrees), the weights are counted here too
+    try:
+        forward = dense_forward(model, call, INPUTS)
+    except CheckFailed:
+        return          # layers the grader cannot recompute: the structure test names them
+    out = probe(model, INPUTS, call)
+    try:
+        ours = forward.scores(probe_inputs(INPUTS))
+    except (ValueError, TypeError, ArithmeticError):
+        ours = None     # Dense layers that do not chain on 784 inputs: not this network
+    expect_true(ours is not None and ours.shape == out.shape
+                and bool(np.allclose(ours, out, rtol=1e-3, atol=1e-3)),
+                f"{call}: model.predict(X) does not match the network's own forward pass (its "
+                "Dense layers' weights and activations) — return the Keras model itself")
+    weights = sum(W.size + b.size for W, b, _ in forward.layers)
+    expect_true(weights == N_PARAMS,
+                f"{call}: count_params() says {count:,}, but the Dense layers hold {weights:,} "
+                "weights — return the Keras model itself, with its own count_params()")
 
 
 def integer_targets(student, mnist):
@@ -202,7 +224,7 @@ def test_compiled_loss_and_optimizer(student, mnist):
 
 
 @pytest.mark.points(2)
-def test_training_history(trained, record):
+def test_training_history(trained, training_measured, record):
     """train() runs 5 epochs by default and the training loss goes down"""
     call = "train(model, X, Y)"
     _, history = trained.get()
@@ -217,6 +239,8 @@ def test_training_history(trained, record):
                                           "pixels scaled to [0, 1]?")
     expect_true(losses[-1] < losses[0],
                 f"{call}: the loss did not fall ({losses[0]:.3f} -> {losses[-1]:.3f})")
+    # the History is the student's report: the fall is measured on the network's weights
+    expect_training_lowered_loss(training_measured, call)
 
 
 def test_predictions_are_probabilities(held_out_probs, mnist):

@@ -342,7 +342,8 @@ def test_converges_on_and_and_or(student, prerequisites):
 
 
 @pytest.mark.points(2)
-def test_never_converges_on_xor(student):
+@pytest.mark.depends_on("test_one_epoch_on_and", "test_errors_per_epoch_on_and")
+def test_never_converges_on_xor(student, reference, prerequisites):
     """on XOR every epoch has mistakes: no straight line separates it"""
     call = "Perceptron(epochs=25).fit(X, y) on the XOR gate"
     model = fitted(student, GATE_X, XOR_Y, epochs=25)
@@ -353,6 +354,27 @@ def test_never_converges_on_xor(student):
     expect_true(min(errors) > 0,
                 f"{call}: an epoch reported no mistakes, which is impossible on XOR — count "
                 "every sample where y_hat != y")
+    # errors_ is the student's report of the run: the run itself is measured by its result.
+    w = expect_finite(expect_shape(model.weights_, (2,), call, name="weights_"), call,
+                      name="weights_").astype(np.float64)
+    b = expect_number(model.bias_, call, name="bias_")
+    if prerequisites.any("test_one_epoch_on_and"):
+        # a rule already charged runs its own course; it still has to run: 25 epochs, each
+        # with mistakes, move the weights or the bias away from their zero start
+        expect_true(bool(np.any(w != 0)) or b != 0,
+                    f"{call}: errors_ reports mistakes in every epoch, but weights_ and bias_ "
+                    "are still at their zero start — fit() must update them on each mistake")
+        prerequisites.excuse("the run follows your own update rule", "test_one_epoch_on_and")
+        return
+    ref = reference.Perceptron(lr=1.0, epochs=25).fit(GATE_X, XOR_Y)
+    counted = errors == [int(e) for e in ref.errors_]
+    if prerequisites.any("test_errors_per_epoch_on_and"):   # the counting is charged there
+        prerequisites.excuse("the counts in errors_", "test_errors_per_epoch_on_and")
+        counted = True
+    expect_true(counted and np.allclose(w, ref.weights_) and np.isclose(b, ref.bias_),
+                f"{call}: errors_ is {errors}, and weights_/bias_ after 25 epochs do not match "
+                "them under the perceptron rule your fit() follows on AND — run every epoch "
+                "with the same rule and count each sample where y_hat != y")
 
 
 def test_fit_does_not_modify_data(student):
