@@ -334,6 +334,27 @@ def expect_raises(exc_type: type[BaseException] | tuple[type[BaseException], ...
     raise AssertionError("unreachable")
 
 
+def expect_no_raise(exc_type: type[BaseException], fn: Callable[..., Any], *args: Any,
+                    call: str, why: str = "", **kwargs: Any) -> Any:
+    """Calling ``fn(*args, **kwargs)`` does not raise ``exc_type``; returns what it returned
+    (``None`` when it raised something else: its values and other errors are the business of
+    the tests that check them). The other half of an error-case test: a function that raises
+    ``exc_type`` for every input has not told the bad case from the good ones."""
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise  # an unattempted stub: the grader reports "not implemented yet" itself
+    except exc_type as exc:
+        if not _is_builtin_error(exc):
+            raise
+        _fail(call, f"raised {exc_type.__name__} for a valid input",
+              [why or f"raise {exc_type.__name__} only for the invalid case"])
+    except Exception as exc:
+        if not _is_builtin_error(exc):
+            raise  # a crash or timeout of the student's process: the grader's own message
+    return None
+
+
 def _is_builtin_error(exc: BaseException) -> bool:
     """True when ``exc`` is (or stands for) a builtin error such as KeyError or TypeError.
 

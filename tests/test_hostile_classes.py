@@ -9,6 +9,8 @@ tries and what must hold); docs/SECURITY.md lists each class with its fix.
   (an F1 of leavers no better than "everyone leaves").
 - perceptron_made_up_xor_run.py: a fit() that reports mistakes in every XOR epoch without
   running them, with the update rule right and with it wrong (already charged).
+- neuron_always_raises.py: a neuron_forward that raises ValueError for every input, so the
+  error-case test sees its error without the function telling bad names from good ones.
 - neuron_lying_objects.py: ndarray/float subclasses that equal everything, raising or 10 MB
   reprs, dicts with tuple keys, recursive lists, generators, structured arrays, a __del__
   that sleeps an hour, SIGTERM ignored, an atexit hook that sleeps, ANSI/HTML on stderr;
@@ -165,3 +167,34 @@ def test_lying_objects_earn_nothing_and_grading_ends(lying_objects):
     found += [m for m in MARKUP if m in report + proc.stdout]
     assert found == [], found
     assert len((out / "result.json").read_bytes()) < 1 << 20
+
+
+# ---- an error-case test needs the good case too --------------------------------------------
+@pytest.mark.slow
+def test_always_raising_earns_no_error_case_points(tmp_path):
+    (tmp_path / "neuron.py").write_text(student_copy("neuron") + "\n\n" +
+                                        (CLASSES / "neuron_always_raises.py").read_text())
+    tests = graded_tests(grade(tmp_path, exercises=["neuron"]), "neuron")
+    case = tests["test_neuron_unknown_activation"]
+    assert case.points == 0 and "for a valid input" in case.message, (case.outcome,
+                                                                       case.message)
+    assert tests["test_relu_values"].outcome == "passed"   # the rest of the file is honest
+
+
+def test_expect_no_raise():
+    from grader.checks import CheckFailed, expect_no_raise
+
+    def strict(name):
+        if name not in ("relu", "linear"):
+            raise ValueError(name)
+        return 1.0
+
+    def stub(name):
+        raise NotImplementedError
+
+    assert expect_no_raise(ValueError, strict, "relu", call="f") == 1.0
+    with pytest.raises(CheckFailed, match="raised ValueError for a valid input"):
+        expect_no_raise(ValueError, strict, "nope", call="f")
+    assert expect_no_raise(ValueError, lambda: {}["x"], call="f") is None  # not its business
+    with pytest.raises(NotImplementedError):
+        expect_no_raise(ValueError, stub, "relu", call="f")

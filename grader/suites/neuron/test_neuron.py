@@ -11,6 +11,7 @@ from grader.checks import (
     expect_inputs_untouched,
     expect_no_float_warnings,
     expect_probabilities,
+    expect_no_raise,
     expect_raises,
     expect_scalar,
     expect_shape,
@@ -243,6 +244,11 @@ def test_neuron_batch(student, reference, prerequisites):
 def test_neuron_unknown_activation(student):
     """neuron_forward() raises ValueError for an unknown activation name"""
     x = np.ones(3)
+    for name in ("relu", "sigmoid", "tanh", "step", "linear"):  # the names it must accept
+        expect_no_raise(ValueError, student.neuron_forward, x, x, 0.0, name,
+                        call=f'neuron_forward(x, w, b, activation="{name}")',
+                        why="raise ValueError only when the activation is not one of the five "
+                            "names (\"relu\", \"sigmoid\", \"tanh\", \"step\", \"linear\")")
     for name in ("softplus", "RELU", ""):
         expect_raises(ValueError, student.neuron_forward, x, x, 0.0, name,
                       call=f'neuron_forward(x, w, b, activation="{name}")',
