@@ -25,7 +25,6 @@ from grader.checks import (
     expect_true,
     matches,
 )
-from grader.suites.cnn.conftest import TRAIN_EPOCHS, held_out_inputs
 from grader.suites.keras_model import (
     gives_probabilities,
     history_series,
@@ -460,6 +459,8 @@ def test_compiled_loss(student):
 @pytest.mark.points(2)
 def test_training_history(trained, record):
     """train_cnn() trains for the epochs it is given and the training loss goes down"""
+    from grader.suites.cnn.conftest import TRAIN_EPOCHS
+
     call = f"train_cnn(model, X, Y, epochs={TRAIN_EPOCHS}, batch_size=...)"
     _, history = trained.get()
     series = history_series(history, call)
@@ -477,6 +478,7 @@ def test_training_history(trained, record):
 @pytest.mark.points(8)
 def test_held_out_accuracy(student, reference, trained, mnist, threshold, record):
     """the trained CNN recognises held-out digits it never saw"""
+    from grader.suites.cnn.conftest import held_out_inputs
     from grader.suites.cnn.network import network_scores
 
     call = "model.predict(X)"
