@@ -1,6 +1,7 @@
 """Calibrate the cnn exercise's held-out accuracy threshold: the reference over several seeds.
 
-    .venv/bin/python bench/cnn_calibrate.py [--seeds 5] [--epochs 2] [--batch-size 32]
+    .venv/bin/python bench/cnn_calibrate.py [--seeds 5] [--epochs 8] [--batch-size 32]
+    .venv/bin/python bench/cnn_calibrate.py --module tests/submissions/variants/cnn_loops/cnn.py
 
 A trusted developer tool (it imports solutions/cnn.py in this process). It runs what the suite
 runs (build_cnn, train_cnn with the suite's epochs and batch size on the training images,
@@ -32,6 +33,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=None, help="default: the suite's")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the suite's")
+    parser.add_argument("--module", default=str(ROOT / "solutions" / "cnn.py"),
+                        help="a cnn.py to measure instead of the reference (e.g. a variant)")
     args = parser.parse_args()
 
     import keras
@@ -42,7 +45,7 @@ def main() -> None:
 
     epochs = args.epochs or TRAIN_EPOCHS
     batch_size = args.batch_size or TRAIN_BATCH_SIZE
-    spec = importlib.util.spec_from_file_location("reference_cnn", ROOT / "solutions" / "cnn.py")
+    spec = importlib.util.spec_from_file_location("reference_cnn", args.module)
     ref = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ref)
     data = held_out_mnist(load_mnist())
