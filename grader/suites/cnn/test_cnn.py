@@ -109,7 +109,7 @@ def conv_shape_hints(X, W, stride, padding):
         (shape((H + 2 * p - kh) // s, (Wd + 2 * p - kw) // s),
          "one row and column short: H_out = (H + 2*padding - kh) // stride + 1 (the +1 counts "
          "the first window)"),
-        (shape(-(-(H + 2 * p - kh + 1) // s), -(-(Wd + 2 * p - kw + 1) // s)),
+        (shape(-(-(H + 2 * p - kh) // s) + 1, -(-(Wd + 2 * p - kw) // s) + 1),
          "the size is rounded up: H_out = (H + 2*padding - kh) // stride + 1 rounds down (a "
          "window must fit inside the padded image)"),
         ((m, c_out, right[1], right[2]),
