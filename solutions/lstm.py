@@ -55,7 +55,7 @@ def lstm_cell_forward(x_t, h_prev, c_prev, params):
     i = sigmoid(z @ params["Wi"] + params["bi"])
     c_hat = np.tanh(z @ params["Wc"] + params["bc"])
     o = sigmoid(z @ params["Wo"] + params["bo"])
-    c_t = f * c_prev + i * c_hat
+    c_t = i * c_hat + f * c_prev   # keep part of the old cell, add part of the new
     h_t = o * np.tanh(c_t)
     return h_t, c_t, {"forget": f, "input": i, "candidate": c_hat, "output": o}
     # END SOLUTION

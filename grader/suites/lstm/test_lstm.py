@@ -305,10 +305,10 @@ def test_model_structure(student):
     """build_sequence_model() reads the sequence with an LSTM and outputs one probability"""
     call = MODEL_CALL
     model = student.build_sequence_model(T, N_X)
-    net = read_sequence_model(model, call)
-    out = probe(model, (T, N_X), call,
+    out = probe(model, (T, N_X), call,    # first: it builds a model given no input shape
                 hint=f"the model takes sequences of shape (T, n_x) = ({T}, {N_X}): start it "
                      f"with keras.Input((T, n_x)) (or give no input shape)")
+    net = read_sequence_model(model, call)
     expect_true(net.lstm_units, f"{call}: found no LSTM layer (layers: "
                                 f"{', '.join(net.kinds) or 'none'}); expected "
                                 "keras.layers.LSTM(...) reading the sequence")
