@@ -215,3 +215,48 @@ def test_correct_variant_gets_full_marks(variant):
     lost = [(t.id, t.message) for t in ex.tests if t.points < t.max_points]
     assert ex.status == "graded" and lost == [], lost
     assert sum(t.points for t in ex.tests) == sum(t.max_points for t in ex.tests) > 0
+
+
+# ---- the student edition ------------------------------------------------------------------------
+@pytest.mark.slow
+def test_edition_gives_the_full_graders_verdicts_on_the_single_bugs(tmp_path):
+    """The public lstm tests (frozen reference values in the edition) say exactly what the
+    full grader's say, on the solution and on every single-bug submission whose mistake a
+    public test sees (tests/test_student_edition.py does this for the numpy exercises only)."""
+    import os
+    import re
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import test_student_edition as tse
+    from test_buggy_submissions import BUGS, buggy_source
+
+    from grader import student_edition
+    from grader.check import run_public_tests
+
+    edition = student_edition.build_student_edition(tmp_path / "grader-student")
+    jobs = []
+    for bug, spec in BUGS.items():
+        if spec["exercise"] == "lstm":
+            folder = tmp_path / bug
+            folder.mkdir()
+            (folder / "lstm.py").write_text(buggy_source(bug), encoding="utf-8")
+            jobs.append((str(folder), "lstm"))
+    solved = tmp_path / "solved"
+    solved.mkdir()
+    (solved / "lstm.py").write_bytes((ROOT / "solutions" / "lstm.py").read_bytes())
+    jobs.append((str(solved), "lstm"))
+    env = {**os.environ, "PYTHONPATH": str(edition.root)}
+    done = subprocess.run([sys.executable, "-c", tse.EDITION_CHECK, json.dumps(jobs)], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    frozen = json.loads(done.stdout.splitlines()[-1])
+    mismatches = []
+    for submission, exercise in jobs:
+        report = run_public_tests(submission, [exercise], sandbox="reduced")
+        full = [[t.name, t.outcome, re.sub(tse.WORK_DIR, "", t.message)]
+                for t in report.result.exercises[0].tests]
+        if submission == str(solved):
+            assert all(outcome == "passed" for _, outcome, _ in full), full
+        if full != frozen[f"{submission}:{exercise}"]:
+            mismatches.append((submission, full, frozen[f"{submission}:{exercise}"]))
+    assert not mismatches, "\n".join(map(repr, mismatches))
