@@ -444,6 +444,38 @@ def expect_inputs_untouched(fn: Callable[..., Any], *args: Any, call: str,
     return result
 
 
+def _same_result(a: Any, b: Any) -> bool:
+    """Whether two results that came back from the worker hold the same plain data (arrays
+    compared by shape and values, NaN equal to NaN). Objects that stayed in the worker
+    (handles) cannot be compared here and count as different."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype.kind in "biuf" and b.dtype.kind in "biuf"
+                and bool(np.array_equal(a, b, equal_nan=True)))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same_result, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_result(a[k], b[k]) for k in a)
+    if isinstance(a, (int, float, str, bool)) or a is None:
+        return type(a) is type(b) and (a == b or (a != a and b != b))
+    return False
+
+
+def expect_responds(fn: Callable[..., Any], first: Sequence[Any], second: Sequence[Any], *,
+                    call: str, why: str = "", **kwargs: Any) -> tuple[Any, Any]:
+    """``fn(*first)`` and ``fn(*second)`` (two different inputs) give different results;
+    returns both. The other half of a test of a side property ("leaves its inputs
+    unchanged"): a function that ignores its inputs (returns a constant, or its argument
+    untouched) has computed nothing, so it does not pass such a test. Its values are the
+    business of the tests that check them."""
+    a = fn(*first, **kwargs)
+    b = fn(*second, **kwargs)
+    if _same_result(a, b):
+        _fail(call, "returned the same result for two different inputs",
+              [why or "compute the result from the arguments"])
+    return a, b
+
+
 def expect_probabilities(got: Any, call: str, *, axis: int = -1, atol: float = 1e-6,
                          name: str = "") -> np.ndarray:
     """``got`` is a float array of probabilities in [0, 1] that sum to 1 along ``axis``."""

@@ -9,6 +9,9 @@ tries and what must hold); docs/SECURITY.md lists each class with its fix.
   (an F1 of leavers no better than "everyone leaves").
 - perceptron_made_up_xor_run.py: a fit() that reports mistakes in every XOR epoch without
   running them, with the update rule right and with it wrong (already charged).
+- constant_answers/: neuron, perceptron, backprop and optimizers whose every function returns
+  a constant of the right form (or its argument untouched): tests of a side property ("leaves
+  its inputs unchanged") and the branches a charged prerequisite excuses used to pass them.
 - neuron_always_raises.py: a neuron_forward that raises ValueError for every input, so the
   error-case test sees its error without the function telling bad names from good ones.
 - neuron_lying_objects.py: ndarray/float subclasses that equal everything, raising or 10 MB
@@ -198,3 +201,46 @@ def test_expect_no_raise():
     assert expect_no_raise(ValueError, lambda: {}["x"], call="f") is None  # not its business
     with pytest.raises(NotImplementedError):
         expect_no_raise(ValueError, stub, "relu", call="f")
+
+
+# ---- constant answers: side-property tests and excused branches need computed results ------
+CONSTANT_ATTACKED = {
+    "neuron": ["test_relu_does_not_modify_input", "test_softmax_extreme_inputs",
+               "test_dense_forward_softmax", "test_dense_forward_single_sample_batch",
+               "test_dense_forward_does_not_modify_inputs"],
+    "perceptron": ["test_net_input", "test_predict", "test_converges_on_and_and_or",
+                   "test_fit_does_not_modify_data"],
+    "backprop": ["test_backward_shapes", "test_backward_single_sample",
+                 "test_train_lowers_the_loss", "test_train_solves_nonlinear_problem"],
+    "optimizers": ["test_steps_do_not_modify_inputs", "test_sgd_matches_keras",
+                   "test_momentum_matches_keras", "test_rmsprop_matches_keras",
+                   "test_adam_matches_keras", "test_binary_cross_entropy_extreme",
+                   "test_binary_cross_entropy_grad_extreme",
+                   "test_categorical_cross_entropy_extreme",
+                   "test_categorical_cross_entropy_grad_extreme",
+                   "test_losses_do_not_modify_inputs"],
+}
+
+
+@pytest.fixture(scope="module")
+def constant_answers(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("constant_answers") / "submission"
+    shutil.copytree(CLASSES / "constant_answers", folder,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return grade(folder, exercises=list(CONSTANT_ATTACKED))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exercise", list(CONSTANT_ATTACKED))
+def test_constant_answers_earn_nothing(constant_answers, exercise):
+    tests = graded_tests(constant_answers, exercise)
+    earned = {n: (tests[n].points, tests[n].message[:160]) for n in CONSTANT_ATTACKED[exercise]
+              if tests[n].points > 0}
+    assert earned == {}, earned
+    errors = {n: t.message[:160] for n, t in tests.items() if t.outcome == "error"}
+    assert errors == {}, errors
+    # what is left is what the constants really do: attributes set, nothing else
+    rest = {n: t.points for n, t in tests.items() if t.points > 0}
+    # (perceptron's attributes are set; zeros of backprop's shapes have those shapes)
+    assert rest == {"perceptron": {"test_fit_attributes": 1.0},
+                    "backprop": {"test_init_params_shapes": 1.0}}.get(exercise, {}), rest

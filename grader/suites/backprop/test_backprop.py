@@ -11,6 +11,7 @@ from grader.checks import (
     expect_keys,
     expect_labels,
     expect_probabilities,
+    expect_responds,
     expect_scalar,
     expect_shape,
     expect_true,
@@ -240,6 +241,9 @@ def test_backward_shapes(student):
     grads = expect_keys(student.backward(X, y, params, cache), GRAD_NAMES, call)
     for name, shape in expected_shapes(params).items():
         expect_shape(grads["d" + name], shape, call, name="d" + name)
+    # zeros of the right shapes are not gradients: other labels give other gradients
+    expect_responds(student.backward, [X, y, params, cache], [X, (y + 1) % 3, params, cache],
+                    call=call, why="the gradients must be computed from the labels y")
 
 
 @pytest.mark.public
@@ -267,6 +271,8 @@ def test_backward_single_sample(student, reference, prerequisites):
     for name, shape in expected_shapes(params).items():
         expect_finite(expect_shape(grads["d" + name], shape, call, name="d" + name), call,
                       name="d" + name)
+    expect_responds(student.backward, [X, y, params, cache], [X, 1 - y, params, cache],
+                    call=call, why="the gradients must be computed from the labels y")
     prerequisites.excuse("the gradient values", "test_backward_gradient_check")
 
 
@@ -358,6 +364,8 @@ def expect_train_composes_its_parts(student, prerequisites, X, y, n_hidden, lr):
     losses = expect_shape(losses, (epochs,), call, name="losses")
     n_out = int(y.max()) + 1
     mine = student.init_params(X.shape[1], n_hidden, n_out, seed=0)
+    start = {name: as_floats(value, call, name) for name, value in
+             expect_keys(mine, PARAM_NAMES, "init_params(...)").items()}
     want_losses = []
     for _ in range(epochs):
         probs, cache = student.forward(X, mine)
@@ -371,6 +379,13 @@ def expect_train_composes_its_parts(student, prerequisites, X, y, n_hidden, lr):
     for name in PARAM_NAMES:
         expect_array(as_floats(params[name], call, name), as_floats(mine[name], call, name),
                      call, name=name, rtol=1e-6, atol=1e-9, hints=[hint])
+    # parts that compute nothing compose too: three epochs must move the parameters
+    expect_true(any(np.shape(as_floats(params[name], call, name)) != np.shape(start[name])
+                    or not np.array_equal(as_floats(params[name], call, name), start[name])
+                    for name in PARAM_NAMES),
+                f"{call}: returned the parameters init_params(..., seed=0) starts from; with "
+                "your own forward, backward and sgd_step, three epochs changed nothing — the "
+                "gradients must come from the data and the step must use them")
     prerequisites.note(f"whether training succeeds is not measured here, "
                        f"{prerequisites.counted()}; train() was checked to combine your own "
                        "parts as the docstring says")

@@ -13,6 +13,7 @@ from grader.checks import (
     expect_probabilities,
     expect_no_raise,
     expect_raises,
+    expect_responds,
     expect_scalar,
     expect_shape,
     expect_true,
@@ -94,6 +95,8 @@ def test_relu_does_not_modify_input(student):
     z = np.random.default_rng(1).normal(size=(4, 6))
     out = expect_inputs_untouched(student.relu, z, call="relu(z)", names=["z"])
     expect_shape(out, z.shape, call="relu(z)")
+    expect_responds(student.relu, [z], [z + 1.0], call="relu(z)",
+                    why="relu(z) must be computed from z (a constant leaves z unchanged too)")
 
 
 @pytest.mark.public
@@ -192,6 +195,8 @@ def test_softmax_extreme_inputs(student, reference, prerequisites):
     if prerequisites:  # wrong values already charged: measure stability only
         expect_shape(got, z.shape, call)
         expect_finite(got, call, hints=[STABLE_SOFTMAX_HINT])
+        expect_responds(student.softmax, [z], [z[:, ::-1].copy()], call="softmax(z)",
+                        why="softmax(z) must be computed from z")
         prerequisites.excuse("the values themselves", "test_softmax_values")
     else:
         expect_array(got, reference.softmax(z), call=call, diagnose=SOFTMAX_DIAGNOSES,
@@ -288,6 +293,9 @@ def own_linear(student, reference, prerequisites, X, W, b):
     linear = expect_array(student.dense_forward(X, W, b, "linear"), X @ W + b,
                           call='dense_forward(X, W, b, activation="linear")', rtol=np.inf,
                           atol=np.inf)  # shape, dtype and finiteness only: values are counted
+    expect_responds(student.dense_forward, [X, W, b, "linear"], [X + 1.0, W, b, "linear"],
+                    call='dense_forward(X, W, b, activation="linear")',
+                    why="the output must be computed from X (X·W + b)")
     prerequisites.excuse("X·W + b itself is taken from your own linear layer",
                          "test_dense_forward_values")
     return linear
@@ -302,6 +310,8 @@ def test_dense_forward_softmax(student, reference, prerequisites):
     if prerequisites.any("test_softmax_values"):
         expected = expect_array(student.softmax(linear), linear, call="softmax(z)",
                                 rtol=np.inf, atol=np.inf)
+        expect_responds(student.softmax, [linear], [2.0 * linear], call="softmax(z)",
+                        why="softmax(z) must be computed from z")
         prerequisites.excuse("the softmax itself is your own softmax()", "test_softmax_values")
     else:
         expected = reference.softmax(linear)
@@ -333,4 +343,7 @@ def test_dense_forward_does_not_modify_inputs(student, reference, prerequisites)
     out = expect_inputs_untouched(student.dense_forward, X, W, b, "relu",
                                   call="dense_forward(X, W, b)", names=["X", "W", "b"])
     expect_shape(out, (4, W.shape[1]), call="dense_forward(X, W, b)")
+    expect_responds(student.dense_forward, [X, W, b, "linear"], [X + 1.0, W, b, "linear"],
+                    call="dense_forward(X, W, b)",
+                    why="the output must be computed from X (a constant leaves X unchanged too)")
     prerequisites.excuse("a square W is used here", "test_dense_forward_values")

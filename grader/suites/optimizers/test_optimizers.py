@@ -21,6 +21,7 @@ from grader.checks import (
     expect_inputs_untouched,
     expect_keys,
     expect_no_float_warnings,
+    expect_responds,
     expect_scalar,
     expect_shape,
     matches,
@@ -291,6 +292,11 @@ def test_steps_do_not_modify_inputs(student):
         state = first[1] if isinstance(first, tuple) and len(first) == 2 else None
         expect_inputs_untouched(getattr(student, fn), params, grads_seq[1], state, call=call,
                                 names=["params", "grads", "state"], **hps[name])
+        # returning the inputs untouched leaves them unchanged too: the step must move
+        expect_responds(getattr(student, fn), [params, grads_seq[0], None],
+                        [params, grads_seq[1], None], call=f"{fn}(params, grads, None)",
+                        why="the step must be computed from grads (two different gradients "
+                            "give two different steps)", **hps[name])
 
 
 # ---- Keras's trajectories ----------------------------------------------------------------------
@@ -333,6 +339,15 @@ def follow_keras(student, name, problem, prerequisites, test):
                              "follow the docstring's formula exactly"])
         mine = _fresh(mine)
     if charged:
+        # the excused branch still measures something: steps that return their parameters
+        # unchanged (or anything that ignores grads) never leave the start
+        moved = any(np.shape(mine.get(k)) != np.shape(v)
+                    or not np.allclose(np.asarray(mine.get(k), dtype=float), v)
+                    for k, v in ((k, np.asarray(v, dtype=float)) for k, v in start.items()))
+        if not moved:
+            raise CheckFailed(f"{call_text(fn, hp)} {where_text}: the parameters never moved "
+                              f"from their start in {len(path)} steps — the step must be "
+                              "computed from grads")
         prerequisites.excuse("the values along Keras's trajectory", test)
 
 
@@ -444,6 +459,8 @@ def test_binary_cross_entropy_extreme(student, reference, prerequisites):
         got = student.binary_cross_entropy(y, p)
     if prerequisites:
         expect_finite(got, call, hints=[CLIP_HINT])
+        expect_responds(student.binary_cross_entropy, [y, p], [y, p[::-1]], call=call,
+                        why="the result must be computed from y_true and p")
         prerequisites.excuse("the value itself", "test_binary_cross_entropy")
     else:
         expect_finite(got, call, hints=[CLIP_HINT])
@@ -474,6 +491,8 @@ def test_binary_cross_entropy_grad_extreme(student, reference, prerequisites):
     if prerequisites:
         expect_shape(got, p.shape, call)
         expect_finite(got, call, hints=[CLIP_HINT])
+        expect_responds(student.binary_cross_entropy_grad, [y, p], [y, p[::-1]], call=call,
+                        why="the result must be computed from y_true and p")
         prerequisites.excuse("the values themselves", "test_binary_cross_entropy_grad")
     else:
         expect_array(got, reference.binary_cross_entropy_grad(y, p), call=call, rtol=1e-5,
@@ -504,6 +523,8 @@ def test_categorical_cross_entropy_extreme(student, reference, prerequisites):
         got = student.categorical_cross_entropy(y, p)
     if prerequisites:
         expect_finite(got, call, hints=[CLIP_HINT])
+        expect_responds(student.categorical_cross_entropy, [y, p], [y, p[::-1]], call=call,
+                        why="the result must be computed from y_true and p")
         prerequisites.excuse("the value itself", "test_categorical_cross_entropy")
     else:
         expect_finite(got, call, hints=[CLIP_HINT])
@@ -538,6 +559,8 @@ def test_categorical_cross_entropy_grad_extreme(student, reference, prerequisite
     if prerequisites:
         expect_shape(got, p.shape, call)
         expect_finite(got, call, hints=[CLIP_HINT])
+        expect_responds(student.categorical_cross_entropy_grad, [y, p], [y, p[::-1]], call=call,
+                        why="the result must be computed from y_true and p")
         prerequisites.excuse("the values themselves", "test_categorical_cross_entropy_grad")
     else:
         expect_array(got, reference.categorical_cross_entropy_grad(y, p), call=call,
@@ -560,3 +583,9 @@ def test_losses_do_not_modify_inputs(student):
                      ("categorical_cross_entropy_grad", (yc, pc))):
         expect_inputs_untouched(getattr(student, fn), *args, call=f"{fn}(y_true, y_pred)",
                                 names=["y_true", "y_pred"])
+        # a constant leaves its inputs unchanged too: the loss must follow y_pred
+        moved = np.clip(args[1] * 0.5 + 0.25, 0.05, 0.95) if fn != "mse" and fn != "mse_grad" \
+            else args[1] + 1.0
+        expect_responds(getattr(student, fn), list(args), [args[0], moved],
+                        call=f"{fn}(y_true, y_pred)",
+                        why="the result must be computed from y_pred")

@@ -271,15 +271,48 @@ def test_rule_on_random_separable_data(student, reference, prerequisites):
         check_errors(errors_list(got, call), ref.errors_, call)
 
 
+def moving_data(n):
+    """Two samples on which every perceptron rule, right or wrong (sign, strict step, no bias
+    update, lr ignored), ends its first epoch with weights or bias away from zero: the rule
+    must have made a mistake on one of them, and x and its reverse do not cancel."""
+    x = np.arange(1.0, n + 1.0)
+    return np.vstack([x, x[::-1]]), np.array([0, 1])
+
+
+def expect_fit_moves(student, n, call):
+    """fit() learns something: after one epoch on ``moving_data`` its weights or bias are not
+    zero. A fit() that ignores its data leaves them there (and passes a test of a side
+    property, or a comparison with its own zero weights, without computing anything)."""
+    X, y = moving_data(n)
+    model = fitted(student, X, y, lr=1.0, epochs=1)
+    w = expect_finite(expect_shape(model.weights_, (n,), call, name="weights_"), call,
+                      name="weights_")
+    b = expect_number(model.bias_, call, name="bias_")
+    expect_true(bool(np.any(w != 0)) or b != 0,
+                f"{call}: weights_ and bias_ are still zero after an epoch with mistakes "
+                "— fit() must update them on each mistake")
+    return model, w.astype(np.float64), b
+
+
+def learned_weights(student, model, n, call):
+    """(model, weights_, bias_) to compare net_input/predict with: the test's fitted model,
+    or, where its weights ended at zero (w·x + b = 0 for every row, which a function that
+    ignores them also gives), one fitted on ``moving_data``."""
+    w = expect_finite(expect_shape(model.weights_, (n,), call, name="weights_"),
+                      call, name="weights_").astype(np.float64)
+    b = expect_number(model.bias_, call, name="bias_")
+    if np.any(w != 0) or b != 0:
+        return model, w, b
+    return expect_fit_moves(student, n, call)
+
+
 @pytest.mark.public
 def test_net_input(student):
     """net_input(X) is w·x + b for every row, with the fitted weights"""
     X, y = separable_set(m=20, seed=2)
     call = "net_input(X)"
     model = fitted(student, X, y, lr=0.5, epochs=2)
-    w = expect_finite(expect_shape(model.weights_, (X.shape[1],), call, name="weights_"),
-                      call, name="weights_").astype(np.float64)
-    b = expect_number(model.bias_, call, name="bias_")
+    model, w, b = learned_weights(student, model, X.shape[1], call)
     expect_array(model.net_input(X), X @ w + b, call,
                  diagnose=[(lambda got, exp: np.allclose(got, X @ w),
                             "did you forget to add the bias_?")])
@@ -291,9 +324,7 @@ def test_predict(student):
     X, y = separable_set(m=30, seed=3)
     model = fitted(student, X, y, lr=1.0, epochs=1)
     call = "predict(X)"
-    w = expect_finite(expect_shape(model.weights_, (X.shape[1],), call, name="weights_"),
-                      call, name="weights_").astype(np.float64)
-    b = expect_number(model.bias_, call, name="bias_")
+    model, w, b = learned_weights(student, model, X.shape[1], call)
     X_edge = np.vstack([X, np.zeros((1, X.shape[1]))])  # net input exactly b at the origin
     expected = (X_edge @ w + b >= 0).astype(int)
     labels = expect_labels(model.predict(X_edge), len(X_edge), "predict(X)", allowed=(0, 1))
@@ -313,6 +344,7 @@ def test_converges_on_and_and_or(student, prerequisites):
     if prerequisites.any("test_one_epoch_on_and"):  # a wrong rule need not converge
         call = "Perceptron(epochs=20).fit(X, y) on the AND gate"
         errors_list(fitted(student, GATE_X, AND_Y, epochs=20), call)  # it runs, at least
+        expect_fit_moves(student, 2, "Perceptron(lr=1.0, epochs=1).fit(X, y)")  # and learns
         prerequisites.excuse("convergence is not measured with a wrong update rule",
                              "test_one_epoch_on_and")
         return
@@ -382,3 +414,5 @@ def test_fit_does_not_modify_data(student):
     X, y = separable_set(m=25, seed=4)
     model = student.Perceptron(lr=1.0, epochs=5)
     expect_inputs_untouched(model.fit, X, y, call="fit(X, y)", names=["X", "y"])
+    # a fit() that learns nothing leaves X and y unchanged too
+    expect_fit_moves(student, X.shape[1], "fit(X, y)")
