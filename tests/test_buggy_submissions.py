@@ -38,7 +38,7 @@ CHEAP_EXERCISES = [e.name for e in assignment.EXERCISES if not e.uses_tensorflow
 MAX_CHANGED_LINES = 6
 MIN_BUGS_PER_EXERCISE = 3
 # Exercises whose lost_tests list every test a bug may cost: one mistake, one deduction.
-ONE_DEDUCTION_EXERCISES = ("neuron", "backprop", "perceptron", "optimizers")
+ONE_DEDUCTION_EXERCISES = ("neuron", "backprop", "perceptron", "optimizers", "lstm", "cnn")
 # The student's own source shows up in tracebacks of their exceptions; the BUG comment there
 # must not be what satisfies an `expect` regex.
 BUG_COMMENT = re.compile(r"# BUG:.*")

@@ -311,6 +311,44 @@ def backprop_numpy():
     assert np.array_equal(probs[np.arange(3), np.array([1, 0, 0])], [0.9, 0.8, 0.3])
 
 
+def cnn_layers():
+    """cnn: keras.layers.Conv2D stores its kernel as (kh, kw, C_in, C_out) and its bias as
+    (C_out,) in get_weights(); padding="same" at stride 1 keeps the height and width, "valid"
+    gives H - k + 1; MaxPooling2D(2) halves them; Input(28, 28, 1) -> Conv2D(16, 3) has
+    16 * (3*3*1 + 1) = 160 parameters."""
+    model = keras.Sequential([keras.layers.Input((28, 28, 1)),
+                              keras.layers.Conv2D(16, 3, activation="relu")])
+    kernel, bias = model.layers[0].get_weights()
+    assert kernel.shape == (3, 3, 1, 16) and bias.shape == (16,)
+    assert model.count_params() == 160
+    assert model.output_shape == (None, 26, 26, 16)
+    same = keras.layers.Conv2D(4, 5, padding="same")
+    assert same.compute_output_shape((None, 28, 28, 1)) == (None, 28, 28, 4)
+    assert keras.layers.MaxPooling2D(2).compute_output_shape((None, 26, 26, 16)) == \
+        (None, 13, 13, 16)
+
+
+def lstm_layer():
+    """lstm: keras.layers.LSTM(n_h) keeps [kernel (n_x, 4 n_h), recurrent_kernel (n_h, 4 n_h),
+    bias (4 n_h,)] in get_weights(), gates in the order i, f, c, o (unit_forget_bias puts
+    ones in the forget block only); it returns the last hidden state (m, n_h), and with
+    return_sequences=True every step's (m, T, n_h); np.concatenate([h, x], axis=1) puts h's
+    columns first; BinaryCrossentropy(from_logits=True) applies the sigmoid itself."""
+    layer = keras.layers.LSTM(3)
+    last = layer(np.zeros((2, 5, 4), dtype="float32"))
+    kernel, recurrent, bias = layer.get_weights()
+    assert kernel.shape == (4, 12) and recurrent.shape == (3, 12) and bias.shape == (12,)
+    assert np.array_equal(bias, np.r_[np.zeros(3), np.ones(3), np.zeros(6)])   # i f c o
+    assert tuple(last.shape) == (2, 3)
+    every = keras.layers.LSTM(3, return_sequences=True)(np.zeros((2, 5, 4), dtype="float32"))
+    assert tuple(every.shape) == (2, 5, 3)
+    z = np.concatenate([np.ones((2, 3)), np.zeros((2, 4))], axis=1)
+    assert z.shape == (2, 7) and np.all(z[:, :3] == 1)
+    y, logit = np.array([[1.0]]), np.array([[0.3]])
+    with_logits = float(keras.losses.BinaryCrossentropy(from_logits=True)(y, logit))
+    assert np.isclose(with_logits, -np.log(1 / (1 + np.exp(-0.3))), rtol=1e-5)
+
+
 # Every library name the docstrings mention -> the claim check that executes it.
 CLAIMS = {
     "keras.utils.to_categorical": onehot_from_to_categorical,
@@ -336,6 +374,12 @@ CLAIMS = {
     "numpy.arange": backprop_numpy,
     "pandas.read_csv": attrition_table,
     "pandas.api.types.is_string_dtype": attrition_table,
+    "keras.layers.Conv2D": cnn_layers,
+    "keras.layers.Input": cnn_layers,
+    "keras.layers.MaxPooling2D": cnn_layers,
+    "keras.layers.LSTM": lstm_layer,
+    "keras.losses.BinaryCrossentropy": lstm_layer,
+    "numpy.concatenate": lstm_layer,
 }
 CHECKS = sorted(set(CLAIMS.values()), key=lambda f: f.__name__)
 

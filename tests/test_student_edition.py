@@ -238,8 +238,8 @@ def test_edition_holds_exactly_the_public_tests(edition):
         text = "".join(p.read_text() for p in (suites / name).glob("*.py"))
         assert not [h for h in hidden if h in text], name
     assert (suites / "STUDENT_EDITION").is_file()
-    assert sorted(edition.frozen_values) == ["backprop", "circles", "neuron", "optimizers",
-                                             "perceptron"]
+    assert sorted(edition.frozen_values) == ["backprop", "circles", "cnn", "lstm", "neuron",
+                                             "optimizers", "perceptron"]
     assert not list(edition.root.rglob("solutions")) and not list(edition.root.rglob("tests"))
 
 
