@@ -5,7 +5,8 @@
 The bare run makes the same expensive student calls the hidden suites make — the same data,
 the same epochs — in one plain Python process, with no sandbox, no proxy, no pytest and no
 report: training and predicting on MNIST and attrition, training the two-layer network,
-sweeping circles' hidden sizes, fitting the perceptron. The cheap calls of the suites (a few
+sweeping circles' hidden sizes, fitting the perceptron, training the CNN and the LSTM sequence
+model on their suites' data. The cheap calls of the suites (a few
 hundred small numpy calls) are left out, so the ratio slightly flatters the bare run.
 Both runs are fresh processes with the same environment (offline data), alternated --repeat
 times in one invocation; the ratio compares medians.
@@ -24,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # The exercises whose expensive calls BARE makes; the graded run grades exactly these, so an
 # exercise added to the course does not silently enter one side of the ratio only.
-BARE_EXERCISES = ("neuron", "backprop", "perceptron", "mnist_ann", "attrition", "circles")
+BARE_EXERCISES = ("neuron", "backprop", "perceptron", "mnist_ann", "attrition", "circles", "cnn",
+                  "lstm")
 
 BARE = r'''
 import importlib.util, sys, time
@@ -52,6 +54,14 @@ df = datasets.load_attrition(); train_df, test_df = datasets.attrition_split(df)
 Xa, Xt = attrition.preprocess(train_df, test_df.drop(columns=["Attrition"]))
 model = attrition.build_model(Xa.shape[1]); attrition.train(model, Xa, attrition.encode_target(train_df))
 model.predict(Xt, verbose=0)
+cnn, lstm = load("cnn"), load("lstm")
+from grader.suites.cnn.conftest import TRAIN_BATCH_SIZE, TRAIN_EPOCHS, held_out_inputs, training_inputs
+held = datasets.held_out_mnist(data)
+model = cnn.build_cnn(); cnn.train_cnn(model, *training_inputs(held), epochs=TRAIN_EPOCHS, batch_size=TRAIN_BATCH_SIZE)
+model.predict(held_out_inputs(held), verbose=0)
+from grader.suites.lstm.sequence_model import N_X, T, held_out_sequences, training_sequences
+model = lstm.build_sequence_model(T, N_X); lstm.train_sequence_model(model, *training_sequences())
+model.predict(held_out_sequences()[0], verbose=0)
 print(time.perf_counter() - t0)
 '''
 
