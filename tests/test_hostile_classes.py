@@ -9,7 +9,7 @@ tries and what must hold); docs/SECURITY.md lists each class with its fix.
   (an F1 of leavers no better than "everyone leaves").
 - perceptron_made_up_xor_run.py: a fit() that reports mistakes in every XOR epoch without
   running them, with the update rule right and with it wrong (already charged).
-- constant_answers/: neuron, perceptron, backprop and optimizers whose every function returns
+- constant_answers/: neuron, perceptron, backprop, circles and optimizers whose every function returns
   a constant of the right form (or its argument untouched): tests of a side property ("leaves
   its inputs unchanged") and the branches a charged prerequisite excuses used to pass them.
 - neuron_always_raises.py: a neuron_forward that raises ValueError for every input, so the
@@ -210,6 +210,7 @@ CONSTANT_ATTACKED = {
                "test_dense_forward_does_not_modify_inputs"],
     "perceptron": ["test_net_input", "test_predict", "test_converges_on_and_and_or",
                    "test_fit_does_not_modify_data"],
+    "circles": ["test_decision_grid_shape"],
     "backprop": ["test_backward_shapes", "test_backward_single_sample",
                  "test_train_lowers_the_loss", "test_train_solves_nonlinear_problem"],
     "optimizers": ["test_steps_do_not_modify_inputs", "test_sgd_matches_keras",
@@ -243,4 +244,5 @@ def test_constant_answers_earn_nothing(constant_answers, exercise):
     rest = {n: t.points for n, t in tests.items() if t.points > 0}
     # (perceptron's attributes are set; zeros of backprop's shapes have those shapes)
     assert rest == {"perceptron": {"test_fit_attributes": 1.0},
-                    "backprop": {"test_init_params_shapes": 1.0}}.get(exercise, {}), rest
+                    "backprop": {"test_init_params_shapes": 1.0},
+                    "circles": {"test_make_data_default": 1.0}}.get(exercise, {}), rest

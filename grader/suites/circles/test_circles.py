@@ -8,6 +8,7 @@ from grader.checks import (
     expect_array,
     expect_labels,
     expect_number,
+    expect_responds,
     expect_shape,
     expect_true,
 )
@@ -107,6 +108,9 @@ def test_decision_grid_shape(student):
                     f"{call}: expected a triple (xx, yy, Z)")
         for name, value in zip(("xx", "yy", "Z"), result):
             expect_shape(value, (steps, steps), call, name=name, hints=[GRID_HINT])
+    # arrays of the right shape that ignore X (zeros) are not a grid over the data
+    expect_responds(student.decision_grid, [model, X], [model, 2.0 * X],
+                    call="decision_grid(model, X)", why="the grid must span the data X")
 
 
 @pytest.mark.public
