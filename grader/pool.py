@@ -574,7 +574,7 @@ class StandbyGraders:
 # itself (its largest RSS), measured on this project's machine: docs/BENCHMARKS.md, "Warm
 # workers". A warm spare holds about its preload's share until claimed.
 WORKER_PEAK_MIB = {"neuron": 18, "backprop": 18, "perceptron": 18, "optimizers": 18,
-                   "circles": 107, "mnist_ann": 380, "attrition": 325}
+                   "circles": 107, "mnist_ann": 380, "attrition": 325, "cnn": 393, "lstm": 336}
 SPARE_MIB = {"keras": 290, "": 18}       # a spare that has only imported its preload
 GRADER_MIB = 250                          # the grading process (pytest, suites, data, report)
 HEADROOM = 0.8                            # of the memory available now
