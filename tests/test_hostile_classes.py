@@ -9,9 +9,10 @@ tries and what must hold); docs/SECURITY.md lists each class with its fix.
   (an F1 of leavers no better than "everyone leaves").
 - perceptron_made_up_xor_run.py: a fit() that reports mistakes in every XOR epoch without
   running them, with the update rule right and with it wrong (already charged).
-- constant_answers/: neuron, perceptron, backprop, circles and optimizers whose every function returns
-  a constant of the right form (or its argument untouched): tests of a side property ("leaves
-  its inputs unchanged") and the branches a charged prerequisite excuses used to pass them.
+- constant_answers/: neuron, perceptron, backprop, circles, optimizers and attrition whose
+  every function returns a constant of the right form (or its argument untouched): tests of a
+  side property ("leaves its inputs unchanged", "drops the target", "values of order 1"), the
+  branches a charged prerequisite excuses, and accuracy for "always No" used to pass them.
 - neuron_always_raises.py: a neuron_forward that raises ValueError for every input, so the
   error-case test sees its error without the function telling bad names from good ones.
 - neuron_lying_objects.py: ndarray/float subclasses that equal everything, raising or 10 MB
@@ -32,6 +33,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader.grading import grade
@@ -211,6 +213,12 @@ CONSTANT_ATTACKED = {
     "perceptron": ["test_net_input", "test_predict", "test_converges_on_and_and_or",
                    "test_fit_does_not_modify_data"],
     "circles": ["test_decision_grid_shape"],
+    "attrition": ["test_encode_target", "test_preprocess_shapes",
+                  "test_preprocess_drops_the_target",
+                  "test_preprocess_fitted_on_training_rows_only",
+                  "test_preprocess_scales_and_one_hot_encodes", "test_training_history",
+                  "test_held_out_roc_auc", "test_held_out_accuracy",
+                  "test_held_out_f1_of_leavers"],
     "backprop": ["test_backward_shapes", "test_backward_single_sample",
                  "test_train_lowers_the_loss", "test_train_solves_nonlinear_problem"],
     "optimizers": ["test_steps_do_not_modify_inputs", "test_sgd_matches_keras",
@@ -245,4 +253,20 @@ def test_constant_answers_earn_nothing(constant_answers, exercise):
     # (perceptron's attributes are set; zeros of backprop's shapes have those shapes)
     assert rest == {"perceptron": {"test_fit_attributes": 1.0},
                     "backprop": {"test_init_params_shapes": 1.0},
-                    "circles": {"test_make_data_default": 1.0}}.get(exercise, {}), rest
+                    "circles": {"test_make_data_default": 1.0},
+                    "attrition": {"test_model_structure": 2.0,
+                                  "test_predictions_are_probabilities": 1.0},
+                    }.get(exercise, {}), rest
+
+
+def test_expect_responds():
+    from grader.checks import CheckFailed, expect_responds
+
+    nan = float("nan")
+    for constant in (lambda z: np.zeros(3), lambda z: 0.0, lambda z: nan,
+                     lambda z: np.full(3, nan), lambda z: ({"w": np.ones(2)}, None)):
+        with pytest.raises(CheckFailed, match="same result for two different inputs"):
+            expect_responds(constant, [np.ones(3)], [np.zeros(3)], call="f(z)")
+    for honest in (lambda z: z * 2, lambda z: float(z.sum()), lambda z: ({"w": z}, None),
+                   lambda z: np.where(z > 0, nan, 1.0)):
+        expect_responds(honest, [np.ones(3)], [np.zeros(3)], call="f(z)")

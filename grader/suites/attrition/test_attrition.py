@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import (
     accuracy_score,
+    balanced_accuracy_score,
     confusion_matrix,
     f1_score,
     roc_auc_score,
@@ -68,9 +69,32 @@ def test_encode_target(student, attrition):
                                                  "(the employee left)")])
 
 
+MIN_BALANCED_ACCURACY = 0.55  # 0.5 for always-No or a coin: no credit near it
+MIN_DISTINCT_ROWS = 10  # IBM's employees differ; features that ignore the rows do not
+
+
+def expect_features_of_the_rows(student, X_train, attrition, call):
+    """The features are computed from the rows: different employees get different features,
+    and shuffling the training rows shuffles their features the same way. Zeros, a row
+    number or noise of the right shape pass a test of a side property (finite, no target
+    column, values of order 1) without encoding anything; they fail here."""
+    distinct = len(np.unique(np.round(X_train, 9), axis=0))
+    expect_true(distinct >= min(MIN_DISTINCT_ROWS, len(X_train)),
+                f"{call}: X_train has {distinct} distinct row(s) for {len(X_train)} employees "
+                "— the features must be computed from each employee's columns")
+    order = np.random.default_rng(0).permutation(len(attrition.train))
+    shuffled = student.preprocess(attrition.train.iloc[order], attrition.test_features)
+    expect_true(isinstance(shuffled, (tuple, list)) and len(shuffled) == 2,
+                f"{call}: expected a pair (X_train, X_test)")
+    expect_array(shuffled[0], X_train[order], f"{call} with the training rows shuffled",
+                 name="X_train", check_dtype=False, rtol=1e-6, atol=1e-8,
+                 hints=["each row of X_train must be computed from the same row of train_df "
+                        "(and the scaling fitted on all of them)"])
+
+
 @pytest.mark.public
 @pytest.mark.points(2)
-def test_preprocess_shapes(student_features, attrition):
+def test_preprocess_shapes(student, student_features, attrition):
     """preprocess() returns float arrays with one row per employee and the same columns for both"""
     X_train, X_test = student_features.get()
     call = "preprocess(train_df, test_df)"
@@ -78,6 +102,7 @@ def test_preprocess_shapes(student_features, attrition):
         expect_true(np.all(np.isfinite(X)),
                     f"{call}: {name} contains NaN or inf — a column with zero variance, or "
                     "an unseen category? use OneHotEncoder(handle_unknown='ignore')")
+    expect_features_of_the_rows(student, X_train, attrition, call)
 
 
 def test_preprocess_drops_the_target(student, student_features, attrition):
@@ -89,6 +114,7 @@ def test_preprocess_drops_the_target(student, student_features, attrition):
     expect_array(without[0], X_train, call, name="X_train",
                  hints=["X_train must not depend on whether train_df still holds the "
                         "Attrition column: drop it (errors='ignore') before encoding"])
+    expect_features_of_the_rows(student, X_train, attrition, call)
 
 
 @pytest.mark.public
@@ -116,11 +142,12 @@ def test_preprocess_fitted_on_training_rows_only(student, student_features, attr
 
 @pytest.mark.public
 @pytest.mark.points(2)
-def test_preprocess_scales_and_one_hot_encodes(student_features, attrition):
+def test_preprocess_scales_and_one_hot_encodes(student, student_features, attrition):
     """preprocess() scales the numeric columns and one-hot encodes the text columns"""
     X_train, _ = student_features.get()
     call = "preprocess(train_df, test_df)"
     expect_true(X_train.size > 0, f"{call}: X_train has no feature columns at all")
+    expect_features_of_the_rows(student, X_train, attrition, call)
     largest = float(np.max(np.abs(X_train)))
     expect_true(largest <= 10,
                 f"{call}: X_train holds values as large as {largest:.4g}; numeric columns "
@@ -208,6 +235,13 @@ def test_held_out_accuracy(trained, attrition, threshold, record):
     predicted = (probs >= 0.5).astype(int)
     accuracy = accuracy_score(attrition.y_test, predicted)
     record.metric("accuracy", accuracy)
+    # "always No" is 84 % accurate: accuracy counts only for a model that tells the classes
+    # apart better than chance (balanced accuracy 0.5 for any rule blind to the employee)
+    balanced = balanced_accuracy_score(attrition.y_test, predicted)
+    expect_true(balanced > MIN_BALANCED_ACCURACY,
+                f"model.predict(X_test): balanced accuracy {balanced:.3f} (the mean of the "
+                "share of leavers and of stayers found) — no better than a rule that ignores "
+                "the employee, such as always answering No; accuracy is not scored for it")
     record.figure("confusion_matrix", {
         "labels": ["No", "Yes"],
         "matrix": confusion_matrix(attrition.y_test, predicted, labels=[0, 1]).tolist(),
