@@ -467,11 +467,21 @@ def network_scores(model: Any, x: np.ndarray, call: str, shape: tuple[int, ...],
     ours = forward.scores(x)
     if ours.shape[-1] != forward.layers[-1][0].shape[1] or ours.shape[0] != len(x):
         raise CheckFailed(f"{call}: the network's output has shape {ours.shape}")
+    return cross_checked(model, x, ours, call, "its Dense layers' weights and activations",
+                         probe_rows=probe_rows)
+
+
+def cross_checked(model: Any, x: np.ndarray, ours: np.ndarray, call: str, computed_from: str,
+                  probe_rows: int = 32, items: str = "rows") -> np.ndarray:
+    """``ours`` (the network's output for ``x``, computed in the grader from its weights),
+    once ``model.predict`` agrees with it on the first ``probe_rows`` items: if it does not,
+    predict() is not the network's computation (a lookup table, another model) and the check
+    fails saying so. ``computed_from`` names what the grader computed, for the message."""
     rows = np.asarray(x)[:probe_rows]
     try:
         theirs = model.predict(rows, verbose=0)
     except StudentError as exc:
-        raise CheckFailed(f"{call}: model.predict failed on {len(rows)} rows "
+        raise CheckFailed(f"{call}: model.predict failed on {len(rows)} {items} "
                           f"({exc.type_name}: {short(str(exc), 200)})") from None
     if isinstance(theirs, (list, tuple)) and len(theirs) == 1:
         theirs = theirs[0]
@@ -481,9 +491,8 @@ def network_scores(model: Any, x: np.ndarray, call: str, shape: tuple[int, ...],
                                   rtol=1e-3, atol=1e-3)))
     if not agree:
         raise CheckFailed(f"{call}: model.predict(X) does not match the network's own forward "
-                          "pass (its Dense layers' weights and activations, computed by the "
-                          "grader) — predict() is not the network's computation; use the "
-                          "Keras model's own predict")
+                          f"pass ({computed_from}, computed by the grader) — predict() is not "
+                          "the network's computation; use the Keras model's own predict")
     return ours
 
 

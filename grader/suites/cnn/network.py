@@ -20,7 +20,8 @@ import numpy as np
 from grader.checks import CheckFailed
 from grader.proxy import StudentError
 from grader.safe_text import short
-from grader.suites.keras_model import IDENTITY_AT_INFERENCE, canonical, softmax, type_name
+from grader.suites.keras_model import (IDENTITY_AT_INFERENCE, canonical, cross_checked, softmax,
+                                       type_name)
 
 MAX_LAYERS = 100
 MAX_DEPTH = 6
@@ -272,21 +273,5 @@ def network_scores(model: Any, x: np.ndarray, call: str, conv: Callable, pool: C
     if ours.ndim != 2 or ours.shape != (len(x), network.units_out):
         raise CheckFailed(f"{call}: the network's output has shape {ours.shape}; expected "
                           f"({len(x)}, 10) — is Flatten between the convolutions and Dense?")
-    rows = np.asarray(x)[:probe_rows]
-    try:
-        theirs = model.predict(rows, verbose=0)
-    except StudentError as exc:
-        raise CheckFailed(f"{call}: model.predict failed on {len(rows)} images "
-                          f"({exc.type_name}: {short(str(exc), 200)})") from None
-    if isinstance(theirs, (list, tuple)) and len(theirs) == 1:
-        theirs = theirs[0]
-    agree = (isinstance(theirs, np.ndarray) and theirs.dtype.kind in "fiu"
-             and theirs.shape == ours[:len(rows)].shape
-             and bool(np.allclose(theirs.astype(np.float64), ours[:len(rows)],
-                                  rtol=1e-3, atol=1e-3)))
-    if not agree:
-        raise CheckFailed(f"{call}: model.predict(X) does not match the network's own forward "
-                          "pass (its layers' weights and settings, computed by the grader) — "
-                          "predict() is not the network's computation; use the Keras model's "
-                          "own predict")
-    return ours
+    return cross_checked(model, x, ours, call, "its layers' weights and settings",
+                         probe_rows=probe_rows, items="images")

@@ -34,7 +34,8 @@ from grader.checks import (
     matches,
 )
 from grader.proxy import StudentError
-from grader.suites.keras_model import history_series, loss_spec, optimizer_name, probe
+from grader.suites.keras_model import (cross_checked, history_series, loss_spec, optimizer_name,
+                                       probe)
 from grader.suites.lstm.sequence_model import N_X, T, read_sequence_model
 
 GATE_KEYS = ("forget", "input", "candidate", "output")
@@ -386,20 +387,8 @@ def held_out_probabilities(student, model, X, reference, prerequisites):
         scores = np.asarray(scores, dtype=np.float64) if isinstance(scores, np.ndarray) \
             else scores
     else:
-        scores = net.scores(X, reference.lstm_forward)
-        probe_rows = np.array(X[:32])
-        try:
-            theirs = model.predict(probe_rows, verbose=0)
-        except StudentError as exc:
-            raise CheckFailed(f"{call}: model.predict failed on {len(probe_rows)} sequences "
-                              f"({exc.type_name})") from None
-        agree = (isinstance(theirs, np.ndarray) and theirs.shape == scores[:32].shape
-                 and bool(np.allclose(theirs.astype(np.float64), scores[:32], rtol=1e-3,
-                                      atol=1e-3)))
-        expect_true(agree, f"{call}: model.predict does not match the network's own forward "
-                           "pass (its LSTM and Dense weights, computed by the grader) — "
-                           "predict() is not the network's computation; use the Keras "
-                           "model's own predict")
+        scores = cross_checked(model, X, net.scores(X, reference.lstm_forward), call,
+                               "its LSTM and Dense weights", items="sequences")
     scores = expect_shape(scores, (len(X), 1), call)
     if from_logits(model):   # a linear output whose sigmoid is in the loss, as allowed
         last = net.steps[-1] if net.computable else None

@@ -249,11 +249,21 @@ def test_neuron_batch(student, reference, prerequisites):
 def test_neuron_unknown_activation(student):
     """neuron_forward() raises ValueError for an unknown activation name"""
     x = np.ones(3)
+    # A function that raises ValueError for every name has not told the bad names from the
+    # good ones. One valid name raising (say relu() itself raising a UnicodeDecodeError, a
+    # ValueError) is that activation's mistake, charged by its own tests, not this one's.
+    refused = []
     for name in ("relu", "sigmoid", "tanh", "step", "linear"):  # the names it must accept
-        expect_no_raise(ValueError, student.neuron_forward, x, x, 0.0, name,
-                        call=f'neuron_forward(x, w, b, activation="{name}")',
-                        why="raise ValueError only when the activation is not one of the five "
-                            "names (\"relu\", \"sigmoid\", \"tanh\", \"step\", \"linear\")")
+        try:
+            expect_no_raise(ValueError, student.neuron_forward, x, x, 0.0, name,
+                            call=f'neuron_forward(x, w, b, activation="{name}")',
+                            why="raise ValueError only when the activation is not one of the "
+                                "five names (\"relu\", \"sigmoid\", \"tanh\", \"step\", "
+                                "\"linear\")")
+        except CheckFailed as failure:
+            refused.append(failure)
+    if len(refused) == 5:
+        raise refused[0]
     for name in ("softplus", "RELU", ""):
         expect_raises(ValueError, student.neuron_forward, x, x, 0.0, name,
                       call=f'neuron_forward(x, w, b, activation="{name}")',
