@@ -80,14 +80,14 @@ def main() -> None:
         print(f"| {ex['name']} | {ex['duration']:.2f} | {start:.2f} | {calls:.2f} | "
               f"{ex['duration'] - start - calls:.2f} |")
     overhead = wall - start_total - calls_total
+    print(f"| **total** | **{wall:.2f}** | {start_total:.2f} | {calls_total:.2f} | "
+          f"{overhead:.2f} |")
     import targets
 
     targets.report("full_submission", f"one submission of all {len(result['exercises'])} "
                    "exercises (`grader grade solutions`)", wall, "<=", 60.0, unit="s",
                    detail=f"median of {opts.repeat}: "
                    + ", ".join(f"{w:.1f}" for w, _ in runs) + " s")
-    print(f"| **total** | **{wall:.2f}** | {start_total:.2f} | {calls_total:.2f} | "
-          f"{overhead:.2f} |")
     print(f"\nTensorFlow/Keras import in a bare interpreter: {tf_import:.2f} s "
           f"(paid once per Keras exercise's worker, inside 'worker start').")
     print(f"Grader overhead (process start, pytest, suites' own work, scoring, report): "
