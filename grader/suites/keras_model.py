@@ -136,20 +136,23 @@ def _compose(first: str, then: str) -> str:
     return f"{first} then {then}"
 
 
+def sublayers(obj: Any) -> list | None:
+    """``obj.layers`` as a list (a model, or a model nested in one), or None when ``obj``
+    has no list of layers (a plain layer, or not a Keras object at all)."""
+    try:
+        value = obj.layers
+    except (AttributeError, TypeError, StudentError):
+        return None
+    return list(value) if isinstance(value, (list, tuple)) else None
+
+
 def read_model(model: Any, call: str) -> ModelReading:
     """The model as a chain of Dense layers with their activations (see the module doc)."""
     reading = ModelReading()
     state = {"count": 0, "open": False}  # open: an activation may still fold into dense[-1]
 
-    def layers_of(obj: Any) -> list | None:
-        try:
-            value = obj.layers
-        except (AttributeError, TypeError, StudentError):
-            return None
-        return list(value) if isinstance(value, (list, tuple)) else None
-
     def walk(obj: Any, depth: int) -> None:
-        children = layers_of(obj)
+        children = sublayers(obj)
         if children is None:
             raise CheckFailed(f"{call}: did not return a Keras model (it has no list of "
                               f"layers: {short(describe(obj), 80)})")
@@ -163,7 +166,7 @@ def read_model(model: Any, call: str) -> ModelReading:
             kind = type_name(layer)
             if kind in IDENTITY_AT_INFERENCE or kind in RESHAPING:
                 continue
-            if layers_of(layer) is not None:           # a model inside the model
+            if sublayers(layer) is not None:           # a model inside the model
                 reading.nested = True
                 walk(layer, depth + 1)
                 continue

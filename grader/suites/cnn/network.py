@@ -21,7 +21,7 @@ from grader.checks import CheckFailed
 from grader.proxy import StudentError
 from grader.safe_text import short
 from grader.suites.keras_model import (IDENTITY_AT_INFERENCE, canonical, cross_checked, softmax,
-                                       type_name)
+                                       sublayers, type_name)
 
 MAX_LAYERS = 100
 MAX_DEPTH = 6
@@ -71,15 +71,8 @@ def read_layers(model: Any, call: str) -> list[Layer]:
     (InputLayer, Dropout, ...) skipped."""
     found: list[Layer] = []
 
-    def children(obj: Any) -> list | None:
-        try:
-            value = obj.layers
-        except (AttributeError, TypeError, StudentError):
-            return None
-        return list(value) if isinstance(value, (list, tuple)) else None
-
     def walk(obj: Any, depth: int) -> None:
-        inner = children(obj)
+        inner = sublayers(obj)
         if inner is None:
             raise CheckFailed(f"{call}: did not return a Keras model (it has no list of "
                               "layers)")
@@ -90,7 +83,7 @@ def read_layers(model: Any, call: str) -> list[Layer]:
             kind = type_name(layer)
             if kind in IDENTITY_AT_INFERENCE:
                 continue
-            if children(layer) is not None:
+            if sublayers(layer) is not None:
                 walk(layer, depth + 1)
                 continue
             try:

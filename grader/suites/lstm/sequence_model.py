@@ -27,6 +27,7 @@ from grader.suites.keras_model import (
     _activation_of_layer,
     _serialised_name,
     canonical,
+    sublayers,
     type_name,
 )
 from grader.safe_text import short
@@ -138,15 +139,8 @@ def read_sequence_model(model: Any, call: str, max_layers: int = 50) -> Sequence
     net = SequenceNetwork()
     count = [0]
 
-    def children(obj: Any) -> list | None:
-        try:
-            value = obj.layers
-        except (AttributeError, TypeError, StudentError):
-            return None
-        return list(value) if isinstance(value, (list, tuple)) else None
-
     def walk(obj: Any, depth: int) -> None:
-        layers = children(obj)
+        layers = sublayers(obj)
         if layers is None:
             raise CheckFailed(f"{call}: did not return a Keras model (it has no list of layers)")
         for layer in layers:
@@ -156,7 +150,7 @@ def read_sequence_model(model: Any, call: str, max_layers: int = 50) -> Sequence
             kind = type_name(layer)
             if kind in IDENTITY_AT_INFERENCE:
                 continue
-            if children(layer) is not None and kind not in ("LSTM", "RNN", "Bidirectional"):
+            if sublayers(layer) is not None and kind not in ("LSTM", "RNN", "Bidirectional"):
                 walk(layer, depth + 1)
                 continue
             net.kinds.append(kind)
